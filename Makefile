@@ -1,0 +1,47 @@
+# The two commands a newcomer needs: `make demo` and `make test`.
+# Both build what they need: a virtual env with pinned Python deps, and node_modules via `npm ci`.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+UV_VERSION := 0.13.9
+CORPUS ?= ../shared/corpus
+STORE  ?= ./dmarc-data
+
+.PHONY: demo test lint typecheck pytest venv node bench clean
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: requirements/dev.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements/dev.txt
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	touch $@
+
+node: node_modules/.installed
+node_modules/.installed: package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+demo: venv
+	$(BIN)/python -m dmarc_cli.demo --corpus $(CORPUS) --store $(STORE)
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: venv
+	$(BIN)/mypy
+
+pytest: venv
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2
+
+test: lint typecheck pytest
+
+bench: venv
+	$(BIN)/python benchmarks/bench_parse.py
+
+-include mk/*.mk
+
+clean:
+	rm -rf $(VENV) node_modules .serverless .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,103 @@
+"""Errors of the pure core. Callers dispatch on the type, never on the message text.
+
+    DmarcError                   base of everything this project raises on purpose
+    └── InputRefused             the input cannot become a report; quarantined under `reason`
+        ├── EmptyInput              "empty"                nothing there (0 bytes, only whitespace)
+        ├── NotAReport              "not-a-report"         no DMARC aggregate report inside
+        ├── NotAggregate            "not-aggregate"        another kind: DMARC failure (RUF), SMTP TLS
+        ├── MalformedXml            "malformed-xml"        XML that not even the recovery pass can read
+        ├── ForbiddenXml            "forbidden-xml"        a DTD, entity declarations or external references
+        ├── SchemaViolation         "schema-violation"     a <feedback> whose header is missing or invalid
+        ├── TooLarge                "too-large"            over the total decompressed size cap
+        ├── ArchiveBomb             "archive-bomb"         a ratio, member count or depth past its cap
+        ├── CorruptArchive          "corrupt-archive"      a truncated or damaged gzip or zip
+        ├── UnsupportedArchive      "unsupported-archive"  encrypted, unknown compression, unsafe member name
+        └── MalformedMime           "malformed-mime"       an email that cannot be read as MIME
+
+A record that fails validation is not an error of its report: it is kept aside as a `RejectedRecord`
+with its reason, and the rest of the report stands. The I/O shell adds its own errors (conflicts,
+transient storage failures) in `dmarc_store.errors`.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class DmarcError(Exception):
+    """Base of every error this project raises on purpose."""
+
+
+class InputRefused(DmarcError):
+    """The input (or one piece of it) holds no usable report. `reason` is stable and machine-readable."""
+
+    reason: ClassVar[str] = "refused"
+
+    def __init__(self, detail: str, *, location: str = "") -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.location = location
+
+    def __str__(self) -> str:
+        where = f" (at {self.location})" if self.location else ""
+        return f"{self.reason}: {self.detail}{where}"
+
+
+class EmptyInput(InputRefused):
+    reason = "empty"
+
+
+class NotAReport(InputRefused):
+    reason = "not-a-report"
+
+
+class NotAggregate(InputRefused):
+    reason = "not-aggregate"
+
+
+class MalformedXml(InputRefused):
+    reason = "malformed-xml"
+
+
+class ForbiddenXml(InputRefused):
+    reason = "forbidden-xml"
+
+
+class SchemaViolation(InputRefused):
+    reason = "schema-violation"
+
+
+class TooLarge(InputRefused):
+    reason = "too-large"
+
+
+class ArchiveBomb(InputRefused):
+    reason = "archive-bomb"
+
+
+class CorruptArchive(InputRefused):
+    reason = "corrupt-archive"
+
+
+class UnsupportedArchive(InputRefused):
+    reason = "unsupported-archive"
+
+
+class MalformedMime(InputRefused):
+    reason = "malformed-mime"
+
+
+REFUSAL_TYPES: tuple[type[InputRefused], ...] = (
+    EmptyInput,
+    NotAReport,
+    NotAggregate,
+    MalformedXml,
+    ForbiddenXml,
+    SchemaViolation,
+    TooLarge,
+    ArchiveBomb,
+    CorruptArchive,
+    UnsupportedArchive,
+    MalformedMime,
+)
+"""Every leaf, in the order of the tree above; each `reason` is also a quarantine folder name."""

@@ -1,0 +1,257 @@
+"""The report model: RFC 7489 Appendix C and RFC 9990 (DMARCbis) aggregate reports as pydantic models.
+
+Enumerated values (dispositions, results, alignment modes, ...) are `Token`s: lower-cased and trimmed,
+so any case is accepted. A value outside the known set is kept as it was written (lower-cased), never
+mapped to a default and never a crash; `unknown_tokens()` lists them so the parser can warn.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Annotated
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
+
+KNOWN_TOKENS: dict[str, frozenset[str]] = {
+    "disposition": frozenset({"none", "quarantine", "reject", "pass"}),
+    "dmarc_result": frozenset({"pass", "fail"}),
+    "dkim_result": frozenset({"none", "pass", "fail", "policy", "neutral", "temperror", "permerror"}),
+    "spf_result": frozenset({"none", "neutral", "pass", "fail", "softfail", "temperror", "permerror"}),
+    "spf_scope": frozenset({"helo", "mfrom"}),
+    "alignment": frozenset({"r", "s"}),
+    "reason": frozenset(
+        {
+            "forwarded",
+            "sampled_out",
+            "trusted_forwarder",
+            "mailing_list",
+            "local_policy",
+            "policy_test_mode",
+            "other",
+        }
+    ),
+    "testing": frozenset({"y", "n"}),
+    "discovery_method": frozenset({"psl", "treewalk"}),
+}
+
+
+def canonical_ip(value: str) -> str:
+    """The canonical text of an IP address (IPv6 compressed per RFC 5952); ValueError if it is none.
+
+    IPv4 takes a fast path through the C library (dotted quad in, the same out); anything else goes
+    through `ipaddress`, which is slow but exact for IPv6.
+    """
+    value = value.strip()
+    if ":" not in value:
+        try:
+            packed = socket.inet_pton(socket.AF_INET, value)
+        except OSError:
+            raise ValueError(f"{value!r} is not an IP address") from None
+        return socket.inet_ntop(socket.AF_INET, packed)
+    address = ipaddress.ip_address(value)
+    mapped = getattr(address, "ipv4_mapped", None)
+    if mapped is not None:  # RFC 5952 section 5; Python's own text for these changed in 3.13
+        return f"::ffff:{mapped}"
+    return str(address)
+
+
+Token = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True)]
+"""An enumerated value: trimmed, lower-cased, unknown values kept as written."""
+OptionalToken = Token | None
+Text = Annotated[str | None, StringConstraints(strip_whitespace=True)]
+"""Free text, trimmed. The parser hands empty elements over as None."""
+IpAddress = Annotated[str, AfterValidator(canonical_ip)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+
+class DateRange(_Model):
+    begin: datetime
+    end: datetime
+
+    @field_validator("begin", "end", mode="before")
+    @classmethod
+    def _from_epoch(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip()
+            seconds = float(value)  # "1524268799 ", "1.7e9" and "1705904907.0" all occur in the wild
+            return datetime.fromtimestamp(int(seconds), tz=UTC)
+        return value
+
+
+class ReportMetadata(_Model):
+    org_name: Text = None
+    email: Text = None
+    extra_contact_info: Text = None
+    report_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+    date_range: DateRange
+    errors: tuple[str, ...] = ()
+    generator: Text = None
+
+    @field_validator("errors", mode="before")
+    @classmethod
+    def _drop_blank(cls, value: object) -> object:
+        if isinstance(value, list):
+            return tuple(s.strip() for s in value if isinstance(s, str) and s.strip())
+        return value
+
+
+class PolicyPublished(_Model):
+    domain: Token
+    adkim: OptionalToken = None
+    aspf: OptionalToken = None
+    p: OptionalToken = None
+    sp: OptionalToken = None
+    pct: int | None = None
+    fo: Text = None
+    np: OptionalToken = None
+    testing: OptionalToken = None
+    discovery_method: OptionalToken = None
+
+
+class PolicyOverrideReason(_Model):
+    type: OptionalToken = None
+    comment: Text = None
+
+
+class PolicyEvaluated(_Model):
+    disposition: Token
+    dkim: OptionalToken = None
+    spf: OptionalToken = None
+    reasons: tuple[PolicyOverrideReason, ...] = Field((), alias="reason")
+
+
+class Row(_Model):
+    source_ip: IpAddress
+    count: int = Field(ge=0)
+    policy_evaluated: PolicyEvaluated
+
+
+class Identifiers(_Model):
+    header_from: Text = None
+    envelope_from: Text = None
+    envelope_to: Text = None
+
+
+class DkimResult(_Model):
+    domain: Text = None
+    selector: Text = None
+    scope: OptionalToken = None
+    result: OptionalToken = None
+    human_result: Text = None
+
+
+class SpfResult(_Model):
+    domain: Text = None
+    scope: OptionalToken = None
+    result: OptionalToken = None
+    human_result: Text = None
+
+
+class AuthResults(_Model):
+    dkim: tuple[DkimResult, ...] = ()
+    spf: tuple[SpfResult, ...] = ()
+
+
+class Record(_Model):
+    row: Row
+    identifiers: Identifiers = Identifiers()
+    auth_results: AuthResults = AuthResults()
+    extensions: str | None = None
+    """Raw XML text of the record's <extensions>, if any."""
+
+    @property
+    def dkim_aligned(self) -> bool:
+        return self.row.policy_evaluated.dkim == "pass"
+
+    @property
+    def spf_aligned(self) -> bool:
+        return self.row.policy_evaluated.spf == "pass"
+
+    @property
+    def dmarc_pass(self) -> bool:
+        return self.dkim_aligned or self.spf_aligned
+
+    def unknown_tokens(self) -> Iterator[tuple[str, str]]:
+        """(kind, value) for every enumerated value outside the known set."""
+        evaluated = self.row.policy_evaluated
+        yield from _unknown("disposition", evaluated.disposition)
+        yield from _unknown("dmarc_result", evaluated.dkim)
+        yield from _unknown("dmarc_result", evaluated.spf)
+        for reason in evaluated.reasons:
+            yield from _unknown("reason", reason.type)
+        for dkim in self.auth_results.dkim:
+            yield from _unknown("dkim_result", dkim.result)
+        for spf in self.auth_results.spf:
+            yield from _unknown("spf_result", spf.result)
+            yield from _unknown("spf_scope", spf.scope)
+
+
+def _unknown(kind: str, value: str | None) -> Iterator[tuple[str, str]]:
+    if value is not None and value not in KNOWN_TOKENS[kind]:
+        yield kind, value
+
+
+class RejectedRecord(_Model):
+    """A <record> that failed validation, kept aside with its reason; the rest of its report stands."""
+
+    index: int
+    reason: str
+    xml: str
+
+
+class ReportHeader(_Model):
+    """Everything in a report but its records: what the parser reads before streaming the records."""
+
+    version: Text = None
+    xml_schema: str
+    """Which schema the document follows: 'dmarc-2.0' (RFC 9990), 'draft' (no or another namespace)."""
+    report_metadata: ReportMetadata
+    policy_published: PolicyPublished
+    extensions: str | None = None
+
+    @property
+    def policy_domain(self) -> str:
+        return self.policy_published.domain
+
+    @property
+    def begin(self) -> datetime:
+        return self.report_metadata.date_range.begin
+
+    @property
+    def end(self) -> datetime:
+        return self.report_metadata.date_range.end
+
+    def unknown_tokens(self) -> Iterator[tuple[str, str]]:
+        policy = self.policy_published
+        for kind, value in (
+            ("alignment", policy.adkim),
+            ("alignment", policy.aspf),
+            ("disposition", policy.p),
+            ("disposition", policy.sp),
+            ("disposition", policy.np),
+            ("testing", policy.testing),
+            ("discovery_method", policy.discovery_method),
+        ):
+            yield from _unknown(kind, value)
+
+
+class AggregateReport(_Model):
+    """One whole report in memory: header, valid records, records kept aside, warnings."""
+
+    header: ReportHeader
+    records: tuple[Record, ...]
+    rejected: tuple[RejectedRecord, ...] = ()
+    warnings: tuple[str, ...] = ()

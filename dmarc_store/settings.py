@@ -1,0 +1,66 @@
+"""Settings: every `DMARC_*` environment variable, read once into one object.
+
+The AWS store needs exactly two of them, `DMARC_BUCKET` and `DMARC_TABLE`; every other field has a default.
+`AWS_ENDPOINT_URL` is honoured by boto3 itself (tests and local emulators use it), so it is not a field here.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from dmarc_model.limits import Limits
+
+
+class Settings(BaseSettings):
+    """One place for configuration; the Lambdas and the CLI read it once."""
+
+    model_config = SettingsConfigDict(env_prefix="DMARC_", extra="ignore", frozen=True)
+
+    bucket: str | None = Field(None, description="S3 bucket for raw mail, uploads, Parquet and quarantine.")
+    table: str | None = Field(None, description="DynamoDB table for report and record items.")
+    store: Path = Field(Path("dmarc-data"), description="Folder of the local store (CLI without --aws).")
+    retention_days: int = Field(
+        0, ge=0, description="DynamoDB items expire this many days after the report's end (0: never)."
+    )
+    glue_database: str = Field("dmarc", description="Glue database holding the reports and records tables.")
+    athena_workgroup: str = Field("primary", description="Athena workgroup for queries (--aws).")
+    compact_after_days: int = Field(
+        2, ge=1, description="A day's partition is closed, and compacted, this many days after it ends."
+    )
+    max_decompressed_bytes: int = Field(
+        Limits.model_fields["max_decompressed_bytes"].default,
+        gt=0,
+        description="Cap on bytes unpacked per input.",
+    )
+    max_compression_ratio: int = Field(
+        Limits.model_fields["max_compression_ratio"].default, gt=0, description="Cap on any layer's ratio."
+    )
+    max_archive_members: int = Field(
+        Limits.model_fields["max_archive_members"].default, gt=0, description="Cap on members of one zip."
+    )
+    max_nesting_depth: int = Field(
+        Limits.model_fields["max_nesting_depth"].default, gt=0, description="Cap on containers in containers."
+    )
+    max_mime_parts: int = Field(
+        Limits.model_fields["max_mime_parts"].default, gt=0, description="Cap on MIME parts of one email."
+    )
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(
+            max_decompressed_bytes=self.max_decompressed_bytes,
+            max_compression_ratio=self.max_compression_ratio,
+            max_archive_members=self.max_archive_members,
+            max_nesting_depth=self.max_nesting_depth,
+            max_mime_parts=self.max_mime_parts,
+        )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment on first use."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Lambda entry points: thin, about 20 lines each."""
