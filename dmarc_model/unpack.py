@@ -89,8 +89,7 @@ def unpack(source: bytes | Path, *, limits: Limits | None = None, name: str = ""
         opener: Callable[[], BinaryIO] = lambda: path.open("rb")  # noqa: E731
         name = name or path.name
     else:
-        data = source
-        opener = lambda: io.BytesIO(data)  # noqa: E731
+        opener = _bytes_opener(source)
     yield from _walk(opener, name or "input", depth=0, budget=budget)
 
 
@@ -382,7 +381,7 @@ def _walk_message(
         part_location = f"{location} > mime[{index}]{_part_label(part)}"
         encoded_mail = _encoded_rfc822(part)
         if encoded_mail is not None:
-            yield from _walk(lambda data=encoded_mail: io.BytesIO(data), part_location, depth + 1, budget)
+            yield from _walk(_bytes_opener(encoded_mail), part_location, depth + 1, budget)
         elif part.is_multipart():
             yield from _walk_message(part, part_location, depth + 1, budget, counter)
         else:
@@ -406,7 +405,8 @@ def _encoded_rfc822(part: email.message.Message) -> bytes | None:
     if part.get_content_type() != "message/rfc822" or encoding not in ("base64", "quoted-printable"):
         return None
     inner = part.get_payload()
-    text = inner[0].as_string() if isinstance(inner, list) and inner else str(inner)
+    first = inner[0] if isinstance(inner, list) and inner else inner
+    text = first.as_string() if isinstance(first, email.message.Message) else str(first)
     if encoding == "base64":
         return base64.b64decode("".join(text.split()) + "==", validate=False)
     return quopri.decodestring(text.encode("ascii", "replace"))
@@ -434,4 +434,8 @@ def _walk_leaf(part: email.message.Message, location: str, depth: int, budget: _
         return  # the human-readable body of a report mail (text or HTML): not a report, nothing to keep
     if not is_attachment and sniff(head) in ("empty", "unknown"):
         return
-    yield from _walk(lambda: io.BytesIO(body), location, depth + 1, budget)
+    yield from _walk(_bytes_opener(body), location, depth + 1, budget)
+
+
+def _bytes_opener(data: bytes) -> Callable[[], BinaryIO]:
+    return lambda: io.BytesIO(data)
