@@ -126,8 +126,7 @@ class _Reader:
         for element in itertools.chain(self._early_records, self._next_elements()):
             if _local(element) != "record":
                 continue
-            self.content.update(etree.tostring(element))
-            record = _record_or_rejection(element, index, stream)
+            record = _record_or_rejection(element, index, stream, self.content)
             if record is not None:
                 unknown.update(record.unknown_tokens())
                 yield record
@@ -325,9 +324,14 @@ def _extension_text(element: etree._Element) -> str:
     return etree.tostring(element, encoding="unicode", with_tail=False)
 
 
-def _record_or_rejection(element: etree._Element, index: int, stream: ReportStream) -> Record | None:
+def _record_or_rejection(
+    element: etree._Element, index: int, stream: ReportStream, content: Any
+) -> Record | None:
+    """Validate one <record>; hash its values (not its formatting), so re-indented copies hash alike."""
+    value = _element_value(element, None)
+    content.update(repr(value).encode("utf-8"))
     try:
-        return Record.model_validate(_element_value(element, None))
+        return Record.model_validate(value)
     except (ValidationError, TypeError) as error:
         reason = _describe(error) if isinstance(error, ValidationError) else str(error)
         stream.rejected.append(RejectedRecord(index=index, reason=reason, xml=_extension_text(element)))

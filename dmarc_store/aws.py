@@ -1,0 +1,193 @@
+"""The AWS store: DynamoDB items and Parquet on S3, with clients passed in (never created here).
+
+Parquet is written with plain pyarrow rather than awswrangler: the files are small and named by us
+(one per report, deterministic, so a retry overwrites), the tables are defined once by the
+deployment with partition projection (so no per-write Glue call is wanted), and skipping pandas
+keeps the ingest Lambda's cold start short. pyarrow itself comes from the AWS SDK for pandas layer.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from boto3.dynamodb.types import TypeSerializer
+from botocore.exceptions import ClientError
+
+from dmarc_store.dynamo_items import completion_attributes, meta_item, record_items, report_pk
+from dmarc_store.errors import TransientStoreError
+from dmarc_store.layout import parquet_bytes, parquet_key, quarantine_key
+from dmarc_store.store import CLAIM_LEASE_SECONDS, Claim, ClaimOutcome, PreparedReport, Store
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_s3 import S3Client
+
+BATCH_SIZE = 25
+MAX_BATCH_ATTEMPTS = 8
+_serializer = TypeSerializer()
+
+
+def to_attribute_values(item: dict[str, Any]) -> dict[str, Any]:
+    return {name: _serializer.serialize(value) for name, value in item.items()}
+
+
+class AwsStore(Store):
+    def __init__(
+        self,
+        *,
+        s3: S3Client,
+        dynamodb: DynamoDBClient,
+        bucket: str,
+        table: str,
+        retention_days: int = 0,
+        lease_seconds: int = CLAIM_LEASE_SECONDS,
+        sleep: Any = time.sleep,
+    ) -> None:
+        self.s3 = s3
+        self.dynamodb = dynamodb
+        self.bucket = bucket
+        self.table = table
+        self.retention_days = retention_days
+        self.lease_seconds = lease_seconds
+        self._sleep = sleep
+
+    # --- claim, write, complete ------------------------------------------------------------------------
+
+    def claim(self, report: PreparedReport) -> Claim:
+        now = int(time.time())
+        try:
+            self.dynamodb.put_item(
+                TableName=self.table,
+                Item=to_attribute_values(meta_item(report, status="PENDING", claimed_at=now)),
+                ConditionExpression="attribute_not_exists(PK)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+            return Claim(ClaimOutcome.NEW)
+        except ClientError as error:
+            if _code(error) != "ConditionalCheckFailedException":
+                raise
+            returned: Any = error.response.get("Item")
+            existing: dict[str, Any] = returned or self._meta(report.report_key)
+        return self._decide(report, existing, now)
+
+    def _decide(self, report: PreparedReport, existing: dict[str, Any], now: int) -> Claim:
+        source = existing["source_key"]["S"]
+        if existing["content_sha256"]["S"] != report.content_sha256:
+            return Claim(ClaimOutcome.CONFLICT, source)
+        if existing["status"]["S"] == "COMPLETE":
+            return Claim(ClaimOutcome.DUPLICATE, source)
+        claimed_at = int(existing["claimed_at"]["N"])
+        if source != report.source_key and now - claimed_at < self.lease_seconds:
+            return Claim(ClaimOutcome.BUSY, source)
+        try:
+            self.dynamodb.update_item(
+                TableName=self.table,
+                Key={"PK": {"S": report_pk(report.report_key)}, "SK": {"S": "META"}},
+                UpdateExpression="SET source_key = :source, claimed_at = :now",
+                ConditionExpression="#status = :pending AND claimed_at = :seen",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":source": {"S": report.source_key},
+                    ":now": {"N": str(now)},
+                    ":pending": {"S": "PENDING"},
+                    ":seen": {"N": str(claimed_at)},
+                },
+            )
+        except ClientError as error:
+            if _code(error) == "ConditionalCheckFailedException":
+                raise TransientStoreError(f"claim on {report.report_key} changed hands; retry") from None
+            raise
+        return Claim(ClaimOutcome.RESUME, source)
+
+    def _meta(self, report_key: str) -> dict[str, Any]:
+        response = self.dynamodb.get_item(
+            TableName=self.table,
+            Key={"PK": {"S": report_pk(report_key)}, "SK": {"S": "META"}},
+            ConsistentRead=True,
+        )
+        return dict(response["Item"])
+
+    def write(self, report: PreparedReport) -> None:
+        from dmarc_model.rows import reports_table
+
+        self._put(parquet_key("records", report.dt, report.report_key), parquet_bytes(report.records))
+        self._put(
+            parquet_key("reports", report.dt, report.report_key),
+            parquet_bytes(reports_table([report.report])),
+        )
+        self._batch_write(record_items(report, self._expires_at(report)))
+
+    def complete(self, report: PreparedReport) -> None:
+        attributes = completion_attributes(report, self._expires_at(report))
+        attributes["status"] = "COMPLETE"
+        names = {f"#a{i}": name for i, name in enumerate(attributes)}
+        values = {f":v{i}": _serializer.serialize(value) for i, value in enumerate(attributes.values())}
+        self.dynamodb.update_item(
+            TableName=self.table,
+            Key={"PK": {"S": report_pk(report.report_key)}, "SK": {"S": "META"}},
+            UpdateExpression="SET " + ", ".join(f"#a{i} = :v{i}" for i in range(len(attributes))),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
+
+    def _expires_at(self, report: PreparedReport) -> int | None:
+        if not self.retention_days:
+            return None
+        return _epoch(report.report["date_range_end"]) + self.retention_days * 86400
+
+    def _batch_write(self, items: Iterable[dict[str, Any]]) -> None:
+        batch: list[dict[str, Any]] = []
+        for item in items:
+            batch.append({"PutRequest": {"Item": to_attribute_values(item)}})
+            if len(batch) == BATCH_SIZE:
+                self._write_batch(batch)
+                batch = []
+        if batch:
+            self._write_batch(batch)
+
+    def _write_batch(self, requests: list[dict[str, Any]]) -> None:
+        for attempt in range(MAX_BATCH_ATTEMPTS):
+            response = self.dynamodb.batch_write_item(RequestItems={self.table: requests})  # type: ignore[dict-item]
+            requests = list(response.get("UnprocessedItems", {}).get(self.table, []))  # type: ignore[arg-type]
+            if not requests:
+                return
+            self._sleep(min(2.0, 0.05 * 2**attempt) * (0.5 + random.random() / 2))  # noqa: S311 - jitter
+        raise TransientStoreError(
+            f"DynamoDB left {len(requests)} items unprocessed after {MAX_BATCH_ATTEMPTS} tries"
+        )
+
+    # --- objects -----------------------------------------------------------------------------------
+
+    def _put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
+        self.s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
+
+    def quarantine(self, *, reason: str, source_key: str, data: bytes, sidecar: dict[str, Any]) -> str:
+        key = quarantine_key(reason, source_key)
+        self._put(key, data)
+        self._put(f"{key}.json", json.dumps(sidecar, indent=2, default=str).encode(), "application/json")
+        return key
+
+    def read_source(self, source_key: str) -> bytes:
+        return self.s3.get_object(Bucket=self.bucket, Key=source_key)["Body"].read()
+
+    def report_status(self, report_key: str) -> str | None:
+        response = self.dynamodb.get_item(
+            TableName=self.table,
+            Key={"PK": {"S": report_pk(report_key)}, "SK": {"S": "META"}},
+            ConsistentRead=True,
+        )
+        item = response.get("Item")
+        return None if item is None else str(item["status"]["S"])
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _epoch(naive_utc: datetime) -> int:
+    return int(naive_utc.replace(tzinfo=UTC).timestamp())

@@ -1,0 +1,113 @@
+"""Report rows -> DynamoDB items: the one explicit mapping (pure, no boto3).
+
+    item    PK            SK          GSI1PK / GSI1SK                          GSI2PK / GSI2SK
+    report  REPORT#<key>  META        -                                        DOMAIN#<domain> / <begin>#<key>
+    record  REPORT#<key>  REC#<n:06>  IP#<ip> / <begin>#<domain>#<key>#<n:06>  -
+
+GSI "by-source-ip" answers "everything IP X did between A and B" with one Query on GSI1PK and a
+BETWEEN on GSI1SK; GSI "by-domain" lists a domain's reports by date. Dates are ISO 8601 UTC
+(`2025-01-01T00:00:00Z`), which sort as text. Values are plain Python (str, int, list, dict); absent
+values are left out rather than stored as NULL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from dmarc_store.store import PreparedReport
+
+BY_SOURCE_IP = "by-source-ip"
+BY_DOMAIN = "by-domain"
+TTL_ATTRIBUTE = "expires_at"
+RECORD_ATTRIBUTES = (
+    "source_ip",
+    "ip_version",
+    "message_count",
+    "disposition",
+    "policy_dkim",
+    "policy_spf",
+    "reasons",
+    "header_from",
+    "envelope_from",
+    "envelope_to",
+    "dkim_results",
+    "spf_results",
+)
+
+
+def iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def report_pk(report_key: str) -> str:
+    return f"REPORT#{report_key}"
+
+
+def ip_pk(source_ip: str) -> str:
+    return f"IP#{source_ip}"
+
+
+def record_items(report: PreparedReport, expires_at: int | None) -> Iterator[dict[str, Any]]:
+    """One item per record, from the `records` rows."""
+    row = report.report
+    begin = iso(row["date_range_begin"])
+    end = iso(row["date_range_end"])
+    for record in report.records.to_pylist():
+        index = record["record_index"]
+        item: dict[str, Any] = {
+            "PK": report_pk(report.report_key),
+            "SK": f"REC#{index:06d}",
+            "GSI1PK": ip_pk(record["source_ip"]),
+            "GSI1SK": f"{begin}#{row['policy_domain']}#{report.report_key}#{index:06d}",
+            "report_key": report.report_key,
+            "record_index": index,
+            "policy_domain": row["policy_domain"],
+            "org_name": row["org_name"],
+            "report_id": row["report_id"],
+            "begin": begin,
+            "end": end,
+        }
+        item.update({name: record[name] for name in RECORD_ATTRIBUTES})
+        if expires_at is not None:
+            item[TTL_ATTRIBUTE] = expires_at
+        cleaned: dict[str, Any] = _without_nulls(item)
+        yield cleaned
+
+
+def meta_item(report: PreparedReport, *, status: str, claimed_at: int) -> dict[str, Any]:
+    """The META item as first claimed (PENDING)."""
+    return {
+        "PK": report_pk(report.report_key),
+        "SK": "META",
+        "status": status,
+        "content_sha256": report.content_sha256,
+        "source_key": report.source_key,
+        "claimed_at": claimed_at,
+        "dt": report.dt,
+    }
+
+
+def completion_attributes(report: PreparedReport, expires_at: int | None) -> dict[str, Any]:
+    """What META gains on COMPLETE: the report's row (but bulky fields) and the by-domain keys."""
+    row = report.report
+    attributes = {
+        name: (iso(value) if isinstance(value, datetime) else value)
+        for name, value in row.items()
+        if name not in ("report_key", "extensions")
+    }
+    attributes["GSI2PK"] = f"DOMAIN#{row['policy_domain']}"
+    attributes["GSI2SK"] = f"{iso(row['date_range_begin'])}#{report.report_key}"
+    if expires_at is not None:
+        attributes[TTL_ATTRIBUTE] = expires_at
+    cleaned: dict[str, Any] = _without_nulls(attributes)
+    return cleaned
+
+
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None and v != [] and v != ""}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value

@@ -1,0 +1,27 @@
+"""SQS message bodies carrying S3 event notifications -> the object keys to ingest."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from urllib.parse import unquote_plus
+
+from dmarc_store.layout import INCOMING_PREFIX, UPLOADS_PREFIX
+
+INGESTED_PREFIXES = (INCOMING_PREFIX, UPLOADS_PREFIX)
+
+
+def object_keys(body: str) -> Iterator[str]:
+    """Keys of created objects under incoming/ or uploads/; `s3:TestEvent` and other prefixes give none.
+
+    S3 URL-encodes keys in notifications (a space arrives as '+'), so each key is decoded.
+    """
+    message = json.loads(body)
+    if message.get("Event") == "s3:TestEvent":
+        return
+    for record in message.get("Records", []):
+        if not str(record.get("eventName", "")).startswith("ObjectCreated"):
+            continue
+        key = unquote_plus(record["s3"]["object"]["key"])
+        if key.startswith(INGESTED_PREFIXES):
+            yield key
