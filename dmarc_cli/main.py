@@ -19,6 +19,9 @@ import click
 
 COMMANDS: dict[str, str] = {
     "parse": "dmarc_cli.parse_cmd",
+    "ingest": "dmarc_cli.ingest_cmd",
+    "lookup": "dmarc_cli.lookup_cmd",
+    "compact": "dmarc_cli.compact_cmd",
 }
 """Command name -> module holding `command`."""
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import click
 
-from dmarc_cli.inputs import expand_paths
 from dmarc_model.digest import ReportDigest, digest_input
 from dmarc_model.errors import InputRefused
+from dmarc_store.sources import Source, iter_sources
 
 
 @click.command("parse")
@@ -43,8 +43,8 @@ def command(paths: tuple[Path, ...], as_json: bool) -> None:
     """
     lines: list[dict[str, Any]] = []
     refused_any = False
-    for path in expand_paths(paths):
-        for line in _parse_one(path):
+    for source in iter_sources(paths):
+        for line in _parse_one(source):
             refused_any = refused_any or "error" in line
             if as_json:
                 click.echo(json.dumps(line, ensure_ascii=False))
@@ -55,11 +55,12 @@ def command(paths: tuple[Path, ...], as_json: bool) -> None:
     sys.exit(1 if refused_any else 0)
 
 
-def _parse_one(path: Path) -> list[dict[str, Any]]:
-    source = str(path)
+def _parse_one(input_source: Source) -> list[dict[str, Any]]:
+    source = input_source.key
     lines: list[dict[str, Any]] = []
     try:
-        for found in digest_input(path):
+        data = input_source.path if input_source.mbox_index is None else input_source.read()
+        for found in digest_input(data, name=input_source.path.name):
             lines.append(
                 _refusal_line(source, found) if isinstance(found, InputRefused) else found.as_json(source)
             )

@@ -44,5 +44,5 @@ def safe_relative(name: str) -> str:
 
 def parquet_bytes(table: pa.Table) -> bytes:
     buffer = io.BytesIO()
-    pq.write_table(table, buffer, compression=PARQUET_COMPRESSION)  # type: ignore[no-untyped-call]
+    pq.write_table(table, buffer, compression=PARQUET_COMPRESSION)
     return buffer.getvalue()

@@ -1,0 +1,45 @@
+"""`dmarc compact`: merge closed days' small Parquet files, as the daily Lambda does."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from dmarc_cli.common import handle_errors, settings_for, store_options
+from dmarc_store.compact import compact_closed_days
+from dmarc_store.errors import ConfigurationError
+from dmarc_store.objects import LocalObjects, Objects, S3Objects
+
+
+@click.command("compact")
+@store_options
+@click.option(
+    "--after-days", type=click.IntRange(min=0), default=None, help="Days after which a day is closed."
+)
+@handle_errors
+def command(store_dir: Path | None, use_aws: bool, after_days: int | None) -> None:
+    """Merge each closed day's per-report Parquet files into one file per table and day.
+
+    Safe to run at any time and again: readers never see a row twice through the views or lose one,
+    and a day already compacted is left alone. Prints one JSON object per day compacted.
+
+    \b
+    Example:
+      dmarc compact --store ./dmarc-data --after-days 2
+    """
+    settings = settings_for(store_dir)
+    objects: Objects
+    if use_aws:
+        import boto3
+
+        if not settings.bucket:
+            raise ConfigurationError("--aws needs DMARC_BUCKET to be set")
+        objects = S3Objects(boto3.client("s3"), settings.bucket)
+    else:
+        objects = LocalObjects(settings.store)
+    days = settings.compact_after_days if after_days is None else after_days
+    for compaction in compact_closed_days(objects, datetime.now(UTC).date(), days):
+        click.echo(json.dumps(compaction.__dict__))

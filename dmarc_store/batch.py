@@ -1,0 +1,88 @@
+"""Ingesting many input objects: one service call each, retries of transient failures, a summary."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from dmarc_store.errors import TransientStoreError
+from dmarc_store.service import IngestResult, IngestService
+from dmarc_store.sources import Source
+
+RETRY_SECONDS = 120.0
+"""How long to keep retrying one object that another process is writing (a ReportBusy)."""
+
+
+@dataclass
+class BatchSummary:
+    files: int = 0
+    new: int = 0
+    duplicate: int = 0
+    conflict: int = 0
+    records: int = 0
+    quarantined: Counter[str] = field(default_factory=Counter)
+    failed: list[dict[str, str]] = field(default_factory=list)
+
+    def add(self, result: IngestResult) -> None:
+        self.files += 1
+        self.new += result.new
+        self.duplicate += result.duplicate
+        self.conflict += result.conflict
+        self.records += result.records
+        self.quarantined.update(piece.reason for piece in result.quarantined)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "files": self.files,
+            "new": self.new,
+            "duplicate": self.duplicate,
+            "conflict": self.conflict,
+            "quarantined": sum(self.quarantined.values()),
+            "quarantine_reasons": dict(sorted(self.quarantined.items())),
+            "records": self.records,
+            "failed": self.failed,
+        }
+
+
+def ingest_sources(
+    service: IngestService,
+    sources: Iterable[Source],
+    *,
+    on_result: Callable[[Source, IngestResult | None], None] = lambda source, result: None,
+    retry_seconds: float = RETRY_SECONDS,
+    sleep: Callable[[float], None] = time.sleep,
+) -> BatchSummary:
+    """Ingest each source; a transient failure is retried, a persistent one is listed, never fatal."""
+    summary = BatchSummary()
+    for source in sources:
+        result = _ingest_one(service, source, summary, retry_seconds, sleep)
+        if result is not None:
+            summary.add(result)
+        on_result(source, result)
+    return summary
+
+
+def _ingest_one(
+    service: IngestService,
+    source: Source,
+    summary: BatchSummary,
+    retry_seconds: float,
+    sleep: Callable[[float], None],
+) -> IngestResult | None:
+    deadline = time.monotonic() + retry_seconds
+    delay = 0.05
+    while True:
+        try:
+            return service.ingest(source.key, source.read())
+        except TransientStoreError as error:
+            if time.monotonic() + delay > deadline:
+                summary.failed.append({"source": source.key, "error": str(error)})
+                return None
+            sleep(delay)
+            delay = min(delay * 2, 2.0)
+        except OSError as error:
+            summary.failed.append({"source": source.key, "error": error.strerror or str(error)})
+            return None
