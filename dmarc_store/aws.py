@@ -82,7 +82,7 @@ class AwsStore(Store):
         if existing["status"]["S"] == "COMPLETE":
             return Claim(ClaimOutcome.DUPLICATE, source)
         claimed_at = int(existing["claimed_at"]["N"])
-        if source != report.source_key and now - claimed_at < self.lease_seconds:
+        if now - claimed_at < self.lease_seconds:
             return Claim(ClaimOutcome.BUSY, source)
         try:
             self.dynamodb.update_item(
@@ -100,7 +100,7 @@ class AwsStore(Store):
             )
         except ClientError as error:
             if _code(error) == "ConditionalCheckFailedException":
-                raise TransientStoreError(f"claim on {report.report_key} changed hands; retry") from None
+                return Claim(ClaimOutcome.BUSY, source)  # another worker resumed it first
             raise
         return Claim(ClaimOutcome.RESUME, source)
 
@@ -134,6 +134,20 @@ class AwsStore(Store):
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=values,
         )
+
+    def release(self, report: PreparedReport) -> None:
+        try:
+            self.dynamodb.update_item(
+                TableName=self.table,
+                Key={"PK": {"S": report_pk(report.report_key)}, "SK": {"S": "META"}},
+                UpdateExpression="SET claimed_at = :zero",
+                ConditionExpression="#status = :pending",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":zero": {"N": "0"}, ":pending": {"S": "PENDING"}},
+            )
+        except ClientError as error:
+            if _code(error) != "ConditionalCheckFailedException":
+                raise
 
     def _expires_at(self, report: PreparedReport) -> int | None:
         if not self.retention_days:

@@ -89,7 +89,7 @@ class LocalStore(Store):
             return Claim(ClaimOutcome.CONFLICT, source_key)
         if status == "COMPLETE":
             return Claim(ClaimOutcome.DUPLICATE, source_key)
-        if source_key != report.source_key and now - claimed_at < self.lease_seconds:
+        if now - claimed_at < self.lease_seconds:
             return Claim(ClaimOutcome.BUSY, source_key)
         index.execute(
             "UPDATE reports SET source_key = ?, claimed_at = ? WHERE report_key = ?",
@@ -112,6 +112,13 @@ class LocalStore(Store):
                 "UPDATE reports SET status = 'COMPLETE', policy_domain = ?, record_count = ?,"
                 " message_total = ? WHERE report_key = ?",
                 (row["policy_domain"], row["record_count"], row["message_total"], report.report_key),
+            )
+
+    def release(self, report: PreparedReport) -> None:
+        with self._index() as index:
+            index.execute(
+                "UPDATE reports SET claimed_at = 0 WHERE report_key = ? AND status = 'PENDING'",
+                (report.report_key,),
             )
 
     def quarantine(self, *, reason: str, source_key: str, data: bytes, sidecar: dict[str, Any]) -> str:

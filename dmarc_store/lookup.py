@@ -83,8 +83,8 @@ def lookup_local(
         return
     sql = f"""
         SELECT source_ip, report_key, org_name, policy_domain, date_range_begin, date_range_end,
-               message_count, disposition, policy_dkim, policy_spf, reasons, header_from, envelope_from, envelope_to,
-               dkim_results, spf_results, record_index
+               message_count, disposition, policy_dkim, policy_spf, reasons, header_from, envelope_from,
+               envelope_to, dkim_results, spf_results, record_index
         FROM read_parquet('{_quoted(pattern)}', hive_partitioning = true, hive_types = {{'dt': VARCHAR}})
         WHERE source_ip = ? AND dt BETWEEN ? AND ?
         QUALIFY row_number() OVER (PARTITION BY report_key, record_index) = 1

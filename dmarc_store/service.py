@@ -10,6 +10,7 @@ retries the whole object; every write is idempotent, so a retry adds nothing twi
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -156,8 +157,7 @@ class IngestService:
         if claim.outcome is ClaimOutcome.BUSY:
             raise ReportBusy(f"report {prepared.report_key} is being written by another worker")
         if claim.outcome in (ClaimOutcome.NEW, ClaimOutcome.RESUME):
-            self.store.write(prepared)
-            self.store.complete(prepared)
+            self._write_and_complete(prepared)
             outcome = "new"
         elif claim.outcome is ClaimOutcome.DUPLICATE:
             outcome = "duplicate"
@@ -176,6 +176,15 @@ class IngestService:
             message_total=row["message_total"],
             location=location,
         )
+
+    def _write_and_complete(self, prepared: PreparedReport) -> None:
+        try:
+            self.store.write(prepared)
+            self.store.complete(prepared)
+        except BaseException:
+            with contextlib.suppress(Exception):  # best effort: otherwise the lease runs out by itself
+                self.store.release(prepared)
+            raise
 
     def _quarantine(
         self,

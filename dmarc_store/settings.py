@@ -28,6 +28,11 @@ class Settings(BaseSettings):
     )
     glue_database: str = Field("dmarc", description="Glue database holding the reports and records tables.")
     athena_workgroup: str = Field("primary", description="Athena workgroup for queries (--aws).")
+    claim_lease_seconds: int = Field(
+        600,
+        gt=0,
+        description="How long a report being written holds off other workers (> the ingest timeout).",
+    )
     compact_after_days: int = Field(
         2, ge=1, description="A day's partition is closed, and compacted, this many days after it ends."
     )

@@ -3,12 +3,17 @@
 The exactly-once protocol, in the store's words:
 
 1. `claim(report)`: a conditional write of the report's META entry, status PENDING, with its content
-   hash and source. Outcomes: NEW (ours now), RESUME (PENDING from an earlier attempt of the same
-   source, or an abandoned claim whose lease ran out: redo the writes), BUSY (another source holds a
-   fresh claim: retry later), DUPLICATE (COMPLETE with the same content), CONFLICT (same identity,
-   other content: the first stands).
+   hash, source and a lease (`claimed_at`). Outcomes: NEW (ours now), RESUME (PENDING, but released
+   by a failed attempt or abandoned by a crashed one whose lease ran out: ours now, redo the writes),
+   BUSY (another worker holds a live lease: retry later), DUPLICATE (COMPLETE with the same content),
+   CONFLICT (same identity, other content: the first stands).
 2. `write(report)`: records and Parquet under deterministic names; a retry overwrites, never adds.
 3. `complete(report)`: META becomes COMPLETE with the report's totals.
+4. On any failure between 1 and 3, `release(report)` ends the lease at once (best effort: if even
+   that fails, the lease runs out by itself), so the retry need not wait.
+
+Taking over a claim is itself conditional on the `claimed_at` that was read, so of two workers that
+find the same released claim only one resumes it; the other is BUSY.
 
 `AwsStore` does this on DynamoDB and S3, `LocalStore` on SQLite and a folder.
 """
@@ -25,8 +30,9 @@ import pyarrow as pa
 
 from dmarc_model.models import RejectedRecord
 
-CLAIM_LEASE_SECONDS = 900
-"""How long a PENDING claim holds off other sources (longer than any one ingest may take)."""
+CLAIM_LEASE_SECONDS = 600
+"""How long a PENDING claim holds off other workers: longer than one ingest may take (the Lambda's
+timeout), shorter than SQS's visibility timeout, so a crashed attempt's redelivery can resume it."""
 
 
 class ClaimOutcome(enum.Enum):
@@ -83,6 +89,10 @@ class Store(ABC):
 
     @abstractmethod
     def complete(self, report: PreparedReport) -> None: ...
+
+    @abstractmethod
+    def release(self, report: PreparedReport) -> None:
+        """End our lease on a PENDING claim now, so that a retry can resume it at once."""
 
     @abstractmethod
     def quarantine(self, *, reason: str, source_key: str, data: bytes, sidecar: dict[str, Any]) -> str:

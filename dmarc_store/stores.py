@@ -26,11 +26,12 @@ def aws_store(settings: Settings, session: Any = None) -> Any:
         bucket=settings.bucket,
         table=settings.table,
         retention_days=settings.retention_days,
+        lease_seconds=settings.claim_lease_seconds,
     )
 
 
 def local_store(settings: Settings, root: Path | None = None) -> LocalStore:
-    return LocalStore(root or settings.store)
+    return LocalStore(root or settings.store, lease_seconds=settings.claim_lease_seconds)
 
 
 def ingest_service(store: Any, settings: Settings) -> IngestService:

@@ -1,0 +1,143 @@
+"""`dmarc ingest` and `dmarc parse` end to end through the real entry point: files, folders, mbox and
+Maildir input, --json outputs and exit codes, idempotence, and two processes into one store."""
+
+from __future__ import annotations
+
+import json
+import mailbox
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers import ACCEPT_VERDICTS, CORPUS, REPO, expected_files, make_report
+
+EMAILS = sorted(p for p in CORPUS.iterdir() if p.suffix in (".eml", ".txt", ".elm"))
+
+
+def dmarc(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-m", "dmarc_cli.main", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=cwd,
+        env=environment,
+    )
+
+
+def _summary(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    summary: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    return summary
+
+
+def test_ingest_twice_adds_nothing_the_second_time(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    first = dmarc("ingest", "--json", "--store", str(store), str(CORPUS))
+    assert first.returncode == 0, first.stderr
+    second = dmarc("ingest", "--json", "--store", str(store), str(CORPUS))
+    one, two = _summary(first), _summary(second)
+    assert one["new"] > 0
+    assert two["new"] == 0
+    assert two["duplicate"] == one["new"] + one["duplicate"]
+    assert {"new", "duplicate", "quarantined"} <= set(two)
+
+
+def test_parse_json_lines_and_exit_codes() -> None:
+    good = dmarc("parse", "--json", str(CORPUS / "cmp__two-members.zip"))
+    assert good.returncode == 0
+    lines = [json.loads(line) for line in good.stdout.splitlines()]
+    assert [line["org_name"] for line in lines] == ["google.com", "Yahoo"]
+    assert set(lines[0]) >= {
+        "source", "org_name", "report_id", "policy_domain", "begin", "end", "record_count", "message_total",
+        "dkim_aligned_pass", "spf_aligned_pass", "dmarc_pass", "disposition_totals", "warnings",
+    }  # fmt: skip
+    bad = dmarc("parse", "--json", str(CORPUS / "pdm__empty.xml"))
+    assert bad.returncode == 1
+    assert json.loads(bad.stdout)["error"]["reason"] == "empty"
+    usage = dmarc("parse", "--no-such-option")
+    assert usage.returncode == 2
+
+
+def test_parse_prints_a_table_by_default() -> None:
+    result = dmarc("parse", str(CORPUS / "crv__google.xml"))
+    assert result.returncode == 0
+    assert "google.com" in result.stdout
+    assert "DMARC pass" in result.stdout
+
+
+def test_parse_of_a_missing_file_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    result = dmarc("parse", "--json", str(tmp_path / "missing.xml"))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr + result.stdout
+    assert json.loads(result.stdout)["error"]["reason"] == "unreadable"
+
+
+def _reports_in(paths: list[Path]) -> int:
+    return sum(
+        len(expected_files()[p.name]["crosscheck_lxml"])
+        for p in paths
+        if expected_files()[p.name]["verdict"] in ACCEPT_VERDICTS
+    )
+
+
+def test_mbox_of_corpus_emails_is_split_into_its_messages(tmp_path: Path) -> None:
+    box = mailbox.mbox(tmp_path / "reports.mbox")
+    for path in EMAILS:
+        box.add(mailbox.mboxMessage(path.read_bytes()))
+    box.flush()
+    result = dmarc("parse", "--json", str(tmp_path / "reports.mbox"))
+    reports = [json.loads(line) for line in result.stdout.splitlines() if "error" not in json.loads(line)]
+    assert len(reports) == _reports_in(EMAILS)
+    assert {r["source"].rsplit("#", 1)[1] for r in reports} <= {str(i) for i in range(len(EMAILS))}
+
+
+def test_maildir_of_corpus_emails_is_ingested_and_tmp_is_skipped(tmp_path: Path) -> None:
+    box = mailbox.Maildir(tmp_path / "Maildir")
+    for path in EMAILS:
+        box.add(mailbox.MaildirMessage(path.read_bytes()))
+    (tmp_path / "Maildir" / "tmp" / "arriving").write_bytes(b"half a mail")
+    result = dmarc("ingest", "--json", "--store", str(tmp_path / "store"), str(tmp_path / "Maildir"))
+    summary = _summary(result)
+    assert summary["files"] == len(EMAILS)
+    assert summary["new"] + summary["duplicate"] + summary["conflict"] == _reports_in(EMAILS)
+
+
+def test_two_concurrent_ingests_into_one_store_give_exact_totals(tmp_path: Path) -> None:
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    expected = 0
+    for seed in range(8):
+        expected += make_report(inputs / f"r{seed}.xml.gz", 200, seed, "--gzip")["message_total"]
+    store = tmp_path / "store"
+    command = [sys.executable, "-m", "dmarc_cli.main", "ingest", "--json", "--store", str(store), str(inputs)]
+    processes = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=REPO) for _ in range(2)]
+    summaries = [json.loads(p.communicate()[0].strip().splitlines()[-1]) for p in processes]
+    assert all(p.returncode == 0 for p in processes)
+    assert sum(s["new"] for s in summaries) == 8
+    assert sum(s["duplicate"] for s in summaries) == 8
+    import duckdb
+
+    pattern = store / "parquet" / "records" / "*" / "*.parquet"
+    with duckdb.connect() as connection:
+        total = connection.execute(f"SELECT sum(message_count) FROM read_parquet('{pattern}')").fetchone()
+    assert total == (expected,)
+
+
+def test_lookup_with_a_bad_ip_exits_2_with_one_line(tmp_path: Path) -> None:
+    result = dmarc("lookup", "--store", str(tmp_path), "not-an-ip")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "dmarc: not an IP address: 'not-an-ip'"
+
+
+def test_ingest_aws_without_settings_is_a_configuration_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DMARC_BUCKET", raising=False)
+    result = dmarc("ingest", "--aws", str(CORPUS / "crv__google.xml"))
+    assert result.returncode == 3
+    assert "DMARC_BUCKET" in result.stderr
