@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "ingest": "dmarc_cli.ingest_cmd",
     "lookup": "dmarc_cli.lookup_cmd",
     "compact": "dmarc_cli.compact_cmd",
+    "query": "dmarc_cli.query_cmd",
 }
 """Command name -> module holding `command`."""
 

@@ -85,6 +85,37 @@ class IngestResult:
         }
 
 
+def prepare_report(payload: Payload, source_key: str, ingested_at: datetime) -> PreparedReport:
+    """Parse one XML document into the rows every store writes (raises InputRefused)."""
+    stream = read_report(payload)
+    header = stream.header
+    key = report_key(header)
+    columns = RecordColumns(key, header)
+    totals = ReportTotals()
+    for index, record in enumerate(stream.records()):
+        columns.add(index, record)
+        totals.add(record)
+    row = report_row(
+        report_key=key,
+        header=header,
+        totals=totals,
+        rejected_record_count=len(stream.rejected),
+        warnings=stream.warnings,
+        source_key=source_key,
+        content_sha256=stream.content_sha256,
+        ingested_at=ingested_at,
+    )
+    return PreparedReport(
+        report_key=key,
+        content_sha256=stream.content_sha256,
+        source_key=source_key,
+        day=partition_date(header),
+        report=row,
+        records=columns.table(),
+        rejected=list(stream.rejected),
+    )
+
+
 class IngestService:
     """Unpack, parse and store one input object exactly once, through any `Store`."""
 
@@ -108,7 +139,7 @@ class IngestService:
                 result.quarantined.append(Quarantine(found.reason, found.detail, found.location))
                 continue
             try:
-                prepared = self._prepare(found, source_key)
+                prepared = prepare_report(found, source_key, self.clock())
             except InputRefused as refused:
                 result.quarantined.append(Quarantine(refused.reason, refused.detail, refused.location))
                 continue
@@ -120,35 +151,6 @@ class IngestService:
                 )
         self._quarantine(result, data, conflicts, rejected)
         return result
-
-    def _prepare(self, payload: Payload, source_key: str) -> PreparedReport:
-        stream = read_report(payload)
-        header = stream.header
-        key = report_key(header)
-        columns = RecordColumns(key, header)
-        totals = ReportTotals()
-        for index, record in enumerate(stream.records()):
-            columns.add(index, record)
-            totals.add(record)
-        row = report_row(
-            report_key=key,
-            header=header,
-            totals=totals,
-            rejected_record_count=len(stream.rejected),
-            warnings=stream.warnings,
-            source_key=source_key,
-            content_sha256=stream.content_sha256,
-            ingested_at=self.clock(),
-        )
-        return PreparedReport(
-            report_key=key,
-            content_sha256=stream.content_sha256,
-            source_key=source_key,
-            day=partition_date(header),
-            report=row,
-            records=columns.table(),
-            rejected=list(stream.rejected),
-        )
 
     def _store(
         self, prepared: PreparedReport, location: str, conflicts: dict[str, list[str]]
