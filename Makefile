@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 UV_VERSION := 0.13.9
 CORPUS ?= ../shared/corpus
-STORE  ?= ./dmarc-data
+DEMO_STORE ?= ./dmarc-demo
 
 .PHONY: demo test lint typecheck pytest venv node bench clean
 
@@ -24,7 +24,7 @@ node_modules/.installed: package-lock.json
 	touch $@
 
 demo: venv
-	$(BIN)/python -m dmarc_cli.demo --corpus $(CORPUS) --store $(STORE)
+	$(BIN)/python -m dmarc_cli.demo --corpus $(CORPUS) --store $(DEMO_STORE)
 
 lint: venv
 	$(BIN)/ruff check .

@@ -54,7 +54,7 @@ def command(paths: tuple[Path, ...], store_dir: Path | None, use_aws: bool, as_j
         click.echo(json.dumps(summary.as_json()))
     else:
         summary = _ingest_with_progress(service, sources)
-        _print_summary(summary, where="AWS" if use_aws else str(settings.store))
+        print_summary(summary, where="AWS" if use_aws else str(settings.store))
     sys.exit(EXIT_FAILED if summary.failed else EXIT_OK)
 
 
@@ -86,7 +86,7 @@ def _ingest_with_progress(service: IngestService, sources: list[Source]) -> Batc
         return ingest_sources(service, sources, on_result=advance)
 
 
-def _print_summary(summary: BatchSummary, where: str) -> None:
+def print_summary(summary: BatchSummary, where: str) -> None:
     from rich.console import Console
     from rich.table import Table
 

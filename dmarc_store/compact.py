@@ -63,9 +63,11 @@ def compact_day(objects: Objects, table: str, day: date) -> Compaction:
     return Compaction(table, dt, len(keys), merged.num_rows, target)
 
 
-def compact_closed_days(objects: Objects, today: date, after_days: int) -> list[Compaction]:
+def compact_closed_days(
+    objects: Objects, today: date, after_days: int, lookback_days: int = LOOKBACK_DAYS
+) -> list[Compaction]:
     done = []
-    for day in closed_days(today, after_days):
+    for day in closed_days(today, after_days, lookback_days):
         for table in TABLES:
             result = compact_day(objects, table, day)
             if result.merged:

@@ -1,0 +1,129 @@
+"""`make demo`: the whole local pipeline on the sample corpus plus a few generated reports.
+
+    python -m dmarc_cli.demo --corpus ../shared/corpus --store ./dmarc-demo
+
+1. a fresh demo store (only a folder this script made before is ever emptied);
+2. generated reports for two domains over the last two weeks, if the generator is there;
+3. `dmarc ingest` of the corpus and of those reports, with a summary;
+4. the enforcement readiness of each domain (the saved query `enforcement_readiness`);
+5. `report.html`, when the report command is installed.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from dmarc_cli.ingest_cmd import print_summary
+from dmarc_store.batch import ingest_sources
+from dmarc_store.local import LocalStore
+from dmarc_store.service import IngestService
+from dmarc_store.sources import iter_sources
+
+MARKER = ".dmarc-demo-store"
+CORPUS_NOTES = frozenset({"SOURCES.md", "expected.json"})
+DEMO_DOMAINS = ("example.com", "example.org")
+console = Console()
+
+
+@click.command()
+@click.option("--corpus", type=click.Path(file_okay=False, path_type=Path), default=Path("../shared/corpus"))
+@click.option("--store", type=click.Path(file_okay=False, path_type=Path), default=Path("dmarc-demo"))
+@click.option("--html", type=click.Path(dir_okay=False, path_type=Path), default=Path("report.html"))
+def main(corpus: Path, store: Path, html: Path) -> None:
+    """Run the local pipeline end to end on sample data."""
+    _fresh_store(store)
+    with tempfile.TemporaryDirectory(prefix="dmarc-demo-") as scratch:
+        generated = _generate(corpus.parent / "tools" / "make_report.py", Path(scratch))
+        paths = sorted(p for p in corpus.iterdir() if p.name not in CORPUS_NOTES) if corpus.is_dir() else []
+        if not paths:
+            console.print(f"[yellow]no corpus at {corpus}: ingesting the generated reports only[/yellow]")
+        sources = list(iter_sources([*paths, *generated]))
+        console.print(f"Ingesting {len(sources)} files into {store} ...")
+        summary = ingest_sources(IngestService(LocalStore(store)), sources)
+    print_summary(summary, where=str(store))
+    _print_readiness(store)
+    _write_report(store, html)
+    console.print(
+        f"\nNext: [bold].venv/bin/dmarc query --list[/bold], then "
+        f"[bold].venv/bin/dmarc query enforcement_readiness --store {store}[/bold]"
+    )
+
+
+def _fresh_store(store: Path) -> None:
+    if store.exists():
+        if not (store / MARKER).exists():
+            raise click.ClickException(f"{store} exists and was not made by the demo: choose another --store")
+        shutil.rmtree(store)
+    store.mkdir(parents=True)
+    (store / MARKER).write_text("made by `make demo`; emptied by the next run\n")
+
+
+def _generate(make_report: Path, folder: Path) -> list[Path]:
+    """A fortnight of reports for two domains, in every container, from three reporters."""
+    if not make_report.is_file():
+        return []
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    outputs = []
+    containers = (("--eml",), ("--gzip",), ("--zip",), ("--eml", "--zip"))
+    for day in range(1, 15, 2):
+        for number, domain in enumerate(DEMO_DOMAINS):
+            seed = day * 10 + number
+            begin = int((today - timedelta(days=day)).timestamp())
+            out = folder / f"{domain}-{day}.report"
+            options = containers[seed % len(containers)]
+            arguments = ["--records", "150", "--seed", str(seed), "--domain", domain, "--begin", str(begin)]
+            arguments += ["--reporter", str(seed % 5), "--out", str(out), *options]
+            subprocess.run([sys.executable, str(make_report), *arguments], check=True)
+            outputs.append(out)
+    return outputs
+
+
+def _print_readiness(store: Path) -> None:
+    from dmarc_store.query import DuckDBQueryRunner, run_saved_query
+
+    runner = DuckDBQueryRunner(store)
+    try:
+        rows = run_saved_query(runner, "enforcement_readiness", {"days": 30}).to_pylist()
+    finally:
+        runner.close()
+    table = Table(title="Enforcement readiness, last 30 days (saved query enforcement_readiness)")
+    columns = ("policy_domain", "readiness", "would_fail_share", "source_ip", "failing_messages")
+    for column in columns:
+        table.add_column(column.replace("_", " "))
+    shown: dict[str, int] = {}
+    for row in rows:
+        domain = str(row.get("policy_domain"))
+        shown[domain] = shown.get(domain, 0) + 1
+        if shown[domain] > 3:
+            continue
+        table.add_row(*(_cell(row.get(column)) for column in columns))
+    console.print(table if rows else "[yellow]no reports in the last 30 days[/yellow]")
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.1%}"
+    return "" if value is None else str(value)
+
+
+def _write_report(store: Path, html: Path) -> None:
+    try:
+        from dmarc_store.html_report import write_report  # type: ignore[import-not-found, unused-ignore]
+    except ImportError:
+        console.print("[yellow]the HTML report is not available in this version[/yellow]")
+        return
+    write_report(store, html)
+    console.print(f"Wrote {html.resolve()}: open it in a browser.")
+
+
+if __name__ == "__main__":
+    main()
