@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "lookup": "dmarc_cli.lookup_cmd",
     "compact": "dmarc_cli.compact_cmd",
     "query": "dmarc_cli.query_cmd",
+    "dns": "dmarc_cli.dns_cmd",
 }
 """Command name -> module holding `command`."""
 

@@ -21,7 +21,8 @@ UPLOADS_PREFIX = "uploads/"
 PARQUET_PREFIX = "parquet/"
 QUARANTINE_PREFIX = "quarantine/"
 TABLES = ("reports", "records")
-PARQUET_COMPRESSION = "zstd"
+PARQUET_COMPRESSION = "snappy"
+"""The AWS SDK for pandas layer builds pyarrow without zstd, lz4 and brotli: snappy is what it reads."""
 
 
 def partition_prefix(table: str, dt: str) -> str:

@@ -9,10 +9,13 @@ from urllib.parse import unquote_plus
 from dmarc_store.layout import INCOMING_PREFIX, UPLOADS_PREFIX
 
 INGESTED_PREFIXES = (INCOMING_PREFIX, UPLOADS_PREFIX)
+SES_SETUP_NOTIFICATION = "AMAZON_SES_SETUP_NOTIFICATION"
+"""The object SES writes when a receipt rule is created, to check its access: not mail."""
 
 
 def object_keys(body: str) -> Iterator[str]:
-    """Keys of created objects under incoming/ or uploads/; `s3:TestEvent` and other prefixes give none.
+    """Keys of created objects under incoming/ or uploads/; `s3:TestEvent`, SES's set-up notification and
+    other prefixes give none.
 
     S3 URL-encodes keys in notifications (a space arrives as '+'), so each key is decoded.
     """
@@ -23,5 +26,5 @@ def object_keys(body: str) -> Iterator[str]:
         if not str(record.get("eventName", "")).startswith("ObjectCreated"):
             continue
         key = unquote_plus(record["s3"]["object"]["key"])
-        if key.startswith(INGESTED_PREFIXES):
+        if key.startswith(INGESTED_PREFIXES) and not key.endswith(SES_SETUP_NOTIFICATION):
             yield key

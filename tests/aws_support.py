@@ -62,7 +62,7 @@ def sqs_event(*keys: str, message_ids: list[str] | None = None) -> dict[str, Any
     return {"Records": records}
 
 
-def test_event_message() -> dict[str, Any]:
+def s3_test_event_message() -> dict[str, Any]:
     template = json.loads((EVENTS / "sqsS3Event.json").read_text())
     record = template["Records"][0]
     record["body"] = (EVENTS / "s3TestEvent.json").read_text()

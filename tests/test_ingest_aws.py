@@ -98,7 +98,7 @@ def test_whole_corpus_through_the_handler_dynamodb_equals_parquet_equals_expecte
 
 
 def test_s3_test_event_is_skipped(handler: Callable[..., dict[str, Any]], lambda_context: object) -> None:
-    assert handler(aws_kit.test_event_message(), lambda_context) == {"batchItemFailures": []}
+    assert handler(aws_kit.s3_test_event_message(), lambda_context) == {"batchItemFailures": []}
     assert list(aws_kit.scan_all()) == []
 
 

@@ -1,0 +1,217 @@
+'use strict';
+
+// CloudFormation resources generated from athena_queries/ at package time:
+//   tables/*.sql -> AWS::Glue::Table with partition projection on dt
+//   saved/*.sql  -> AWS::Athena::NamedQuery in the stack's workgroup
+//   views/*.sql  -> the Custom::AthenaViews resource (handlers/athena_setup.py runs the DDL; the SQL is
+//                   in the resource's properties, so a changed view is a changed resource and re-runs)
+// serverless.yml: `resources: - ${file(./deploy/athena.js):resources}` and
+// `${file(./deploy/athena.js):setupStatements}` for the setup function's IAM policy.
+
+const crypto = require('crypto');
+const sql = require('./sql');
+const { params } = require('./config');
+
+const PROJECTION = { type: 'date', format: 'yyyy-MM-dd' };
+
+function logicalId(prefix, name) {
+  const camel = name
+    .replace(/\.sql$/, '')
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map((part) => part[0].toUpperCase() + part.slice(1))
+    .join('');
+  return `${prefix}${camel}`;
+}
+
+// Glue table properties: the SQL's, with the partition projection checked against the layout contract
+// (dt, date, yyyy-MM-dd) and the range and location template set for this stack.
+function tableParameters(table, config) {
+  const properties = { ...table.properties };
+  if (properties['projection.enabled'] !== 'true') {
+    throw new sql.SqlError(`${table.file}: TBLPROPERTIES needs 'projection.enabled'='true'`);
+  }
+  for (const [key, expected] of Object.entries(PROJECTION)) {
+    if (properties[`projection.dt.${key}`] !== expected) {
+      throw new sql.SqlError(`${table.file}: TBLPROPERTIES needs 'projection.dt.${key}'='${expected}'`);
+    }
+  }
+  const keys = table.partitionKeys.map((c) => `${c.Name} ${c.Type}`).join(', ');
+  if (keys !== 'dt string') throw new sql.SqlError(`${table.file}: expected PARTITIONED BY (dt string), got ${keys}`);
+  delete properties['storage.location.template'];
+  return {
+    ...properties,
+    EXTERNAL: 'TRUE',
+    classification: 'parquet',
+    'parquet.compression': properties['parquet.compression'] || 'SNAPPY',
+    'projection.dt.range': `${config.projectionStartDate},NOW`,
+    'projection.dt.interval': properties['projection.dt.interval'] || '1',
+    'projection.dt.interval.unit': properties['projection.dt.interval.unit'] || 'DAYS',
+    'storage.location.template': { 'Fn::Sub': `s3://\${DataBucket}/parquet/${table.name}/dt=\${!dt}/` },
+  };
+}
+
+function glueTable(table, config) {
+  return {
+    Type: 'AWS::Glue::Table',
+    Properties: {
+      CatalogId: { Ref: 'AWS::AccountId' },
+      DatabaseName: { Ref: 'GlueDatabase' },
+      TableInput: {
+        Name: table.name,
+        Description: `From athena_queries/${table.file}.`,
+        TableType: 'EXTERNAL_TABLE',
+        Parameters: tableParameters(table, config),
+        PartitionKeys: table.partitionKeys,
+        StorageDescriptor: {
+          Columns: table.columns,
+          Location: { 'Fn::Sub': `s3://\${DataBucket}/parquet/${table.name}/` },
+          InputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
+          OutputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat',
+          SerdeInfo: {
+            SerializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe',
+            Parameters: { 'serialization.format': '1' },
+          },
+        },
+      },
+    },
+  };
+}
+
+// athena_queries/ placeholders: ${database} and ${projection_start} are known at package time;
+// ${bucket} makes the text an Fn::Sub (any other ${...} is escaped there as ${!...}).
+function fill(text, config) {
+  const filled = text
+    .replace(/\$\{database\}/g, config.glueDatabase)
+    .replace(/\$\{projection_start\}/g, config.projectionStartDate);
+  if (!filled.includes('${bucket}')) return filled;
+  return { 'Fn::Sub': filled.replace(/\$\{(?!bucket\})/g, '${!').replace(/\$\{bucket\}/g, '${DataBucket}') };
+}
+
+function namedQuery(query, config) {
+  return {
+    Type: 'AWS::Athena::NamedQuery',
+    Properties: {
+      Name: query.name,
+      Description: query.description || `From athena_queries/${query.file}.`,
+      Database: { Ref: 'GlueDatabase' },
+      WorkGroup: { Ref: 'AthenaWorkGroup' },
+      QueryString: fill(query.sql, config),
+    },
+  };
+}
+
+// Views ordered so that each comes after the views it reads (a view's SQL naming another view).
+function dependencyOrder(views) {
+  const byName = new Map(views.map((view) => [view.name, view]));
+  const ordered = [];
+  const state = new Map();
+  const visit = (view, trail) => {
+    if (state.get(view.name) === 'done') return;
+    if (state.get(view.name) === 'visiting') {
+      throw new sql.SqlError(`views: circular reference ${[...trail, view.name].join(' -> ')}`);
+    }
+    state.set(view.name, 'visiting');
+    const body = sql.stripComments(view.sql).replace(/CREATE\s+(OR\s+REPLACE\s+)?VIEW\s+\S+/i, '');
+    for (const other of byName.values()) {
+      if (other !== view && new RegExp(`(^|[^\\w])${other.name}($|[^\\w])`, 'i').test(body)) {
+        visit(other, [...trail, view.name]);
+      }
+    }
+    state.set(view.name, 'done');
+    ordered.push(view);
+  };
+  for (const view of views) visit(view, []);
+  return ordered;
+}
+
+// The views' DDL as Athena runs it: placeholders filled, comments dropped (a statement that starts with
+// a comment is not always recognised as DDL), each after the views it reads.
+function viewsResource(views, tableIds, config) {
+  const statements = dependencyOrder(views).map((view) => ({ Name: view.name, Sql: fill(sql.stripComments(view.sql).trim(), config) }));
+  const digest = crypto.createHash('sha256');
+  for (const view of statements) digest.update(`${view.Name}\0${JSON.stringify(view.Sql)}\0`);
+  return {
+    Type: 'Custom::AthenaViews',
+    DependsOn: [...tableIds, 'AthenaSetupLogGroup'],
+    Properties: {
+      ServiceToken: { 'Fn::GetAtt': ['AthenaSetupLambdaFunction', 'Arn'] },
+      Database: { Ref: 'GlueDatabase' },
+      WorkGroup: { Ref: 'AthenaWorkGroup' },
+      SqlSha256: digest.digest('hex'),
+      Views: statements,
+    },
+  };
+}
+
+async function resources(context) {
+  const config = await params(context);
+  const tables = sql.tables();
+  const names = tables.map((t) => t.name).sort();
+  if (names.join(',') !== 'records,reports') {
+    throw new sql.SqlError(`athena_queries/tables: expected the tables records and reports, found ${names}`);
+  }
+  const Resources = {};
+  const tableIds = [];
+  for (const table of tables) {
+    const id = logicalId('GlueTable', table.name);
+    Resources[id] = glueTable(table, config);
+    tableIds.push(id);
+  }
+  for (const query of sql.savedQueries()) Resources[logicalId('SavedQuery', query.file.slice(6))] = namedQuery(query, config);
+  const views = sql.views();
+  if (views.length) Resources.AthenaViews = viewsResource(views, tableIds, config);
+  return { Resources };
+}
+
+function glue(suffix) {
+  return { 'Fn::Sub': `arn:\${AWS::Partition}:glue:\${AWS::Region}:\${AWS::AccountId}:${suffix}` };
+}
+
+function catalogueArns(config) {
+  return {
+    catalog: [glue('catalog'), glue(`database/${config.glueDatabase}`)],
+    tables: ['reports', 'records'].map((name) => glue(`table/${config.glueDatabase}/${name}`)),
+    views: sql.views().map((view) => glue(`table/${config.glueDatabase}/${view.name}`)),
+  };
+}
+
+// Glue ARNs a reader (QuickSight) needs: the catalogue, the tables and the views, by name.
+async function readArns(context) {
+  const { catalog, tables, views } = catalogueArns(await params(context));
+  return [...catalog, ...tables, ...views];
+}
+
+// IAM statements of the setup function: run queries in the stack's workgroup, read the two tables
+// and write exactly the views of athena_queries/views (named resources, no wildcard actions).
+async function setupStatements(context) {
+  const config = await params(context);
+  const { catalog, tables, views } = catalogueArns(config);
+  const statements = [
+    {
+      Sid: 'RunQueriesInTheStackWorkgroup',
+      Effect: 'Allow',
+      Action: ['athena:StartQueryExecution', 'athena:GetQueryExecution'],
+      Resource: {
+        'Fn::Sub': 'arn:${AWS::Partition}:athena:${AWS::Region}:${AWS::AccountId}:workgroup/${AthenaWorkGroup}',
+      },
+    },
+    {
+      Sid: 'ReadTheTables',
+      Effect: 'Allow',
+      Action: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartitions'],
+      Resource: [...catalog, ...tables, ...views],
+    },
+  ];
+  if (views.length) {
+    statements.push({
+      Sid: 'WriteTheViews',
+      Effect: 'Allow',
+      Action: ['glue:CreateTable', 'glue:UpdateTable', 'glue:DeleteTable'],
+      Resource: [...catalog, ...views],
+    });
+  }
+  return statements;
+}
+
+module.exports = { resources, setupStatements, readArns, logicalId, dependencyOrder };

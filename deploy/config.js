@@ -1,0 +1,227 @@
+'use strict';
+
+// The deploy parameters: defaults, validation and the values derived from them, in one place.
+//
+// Set any of them per deploy with `npx serverless deploy --param="name=value"` (repeat the flag), or
+// per stage under `params:` in serverless.yml. serverless.yml reads the result as
+// `${file(./deploy/config.js):params.<name>}`. Nothing here calls AWS: `serverless package` stays offline.
+
+const layers = require('./pandas-layers.json');
+
+const DEFAULTS = {
+  // The domains whose DMARC reports this stack receives (comma-separated).
+  reportDomains: 'example.com',
+  // The rua address; its domain (a subdomain of yours, such as reports.example.com) gets the MX record.
+  receivingAddress: 'dmarc@reports.example.com',
+  // Route 53 hosted zone holding the receiving domain: when set, the stack creates the MX record and
+  // the RFC 7489 section 7.1 authorisation records. Empty: publish them yourself (`dmarc dns`).
+  hostedZoneId: '',
+  // Create the SES identity of the receiving domain ('false' when it, or a parent domain, is verified
+  // in SES already in this region).
+  createDomainIdentity: 'true',
+  // An existing, active SES receipt rule set to add our rule to. Empty: the stack creates its own set
+  // (only one set is active per region: activate it once, see docs/DEPLOY.md).
+  existingRuleSet: '',
+  // Retention, in days.
+  rawMailRetentionDays: '90', // s3://BUCKET/incoming/ (raw mail as SES stored it)
+  quarantineRetentionDays: '180', // s3://BUCKET/quarantine/
+  itemRetentionDays: '0', // DynamoDB items, after the report's end; 0 keeps them
+  logRetentionDays: '30', // CloudWatch log groups
+  athenaResultsRetentionDays: '7', // s3://BUCKET/athena-results/
+  noncurrentVersionRetentionDays: '30', // overwritten or deleted S3 object versions
+  // Alarm e-mail (SNS subscription to confirm). Empty: alarms still publish to the SNS topic.
+  alarmEmail: '',
+  // QuickSight user or group ARN to share the Athena data source with. Empty: no QuickSight resources.
+  quickSightPrincipal: '',
+  // AWS SDK for pandas layer. Empty: the 3.16.1 layer of the region and architecture (pandas-layers.json).
+  pandasLayerArn: '',
+  architecture: 'arm64',
+  glueDatabase: 'dmarc',
+  // First day Athena's partition projection enumerates (reports older than this are not queried).
+  projectionStartDate: '2015-01-01',
+  // Athena per-query scan limit of the workgroup, in bytes (10 MiB at least).
+  athenaBytesScannedCutoff: '1073741824',
+  // Retain: `serverless remove` keeps the bucket and the table (and protects the table from deletion).
+  // Delete: they go with the stack (the bucket must be empty first).
+  dataDeletionPolicy: 'Retain',
+  logLevel: 'INFO',
+};
+
+// CloudWatch Logs accepts only these retention values.
+const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];
+
+const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+
+class ParamError extends Error {}
+
+function fail(name, value, expected) {
+  throw new ParamError(`param "${name}" = "${value}": ${expected}`);
+}
+
+function integer(name, value, { min = 0, max = Number.MAX_SAFE_INTEGER } = {}) {
+  const text = String(value).trim();
+  if (!/^\d+$/.test(text)) fail(name, value, 'expected a whole number');
+  const number = Number(text);
+  if (number < min || number > max) fail(name, value, `expected ${min}..${max}`);
+  return number;
+}
+
+function hostname(name, value) {
+  const text = String(value).trim().toLowerCase().replace(/\.$/, '');
+  if (!HOSTNAME.test(text)) fail(name, value, 'expected a domain name such as example.com');
+  return text;
+}
+
+// Whether `domain` needs the external-destination authorisation record at `receivingDomain`
+// (RFC 7489 section 7.1). Conservative: only the receiving domain itself and its parents are
+// exempt; an unneeded authorisation record does no harm. dmarc_model/dns.py holds the same rule.
+function needsAuthorisation(domain, receivingDomain) {
+  return !(receivingDomain === domain || receivingDomain.endsWith(`.${domain}`));
+}
+
+function parseCliParams(option) {
+  const result = {};
+  for (const pair of [].concat(option || [])) {
+    const at = String(pair).indexOf('=');
+    if (at < 1) throw new ParamError(`--param "${pair}": expected name=value`);
+    result[pair.slice(0, at).trim()] = pair.slice(at + 1);
+  }
+  return result;
+}
+
+// Pure: raw values in, validated and derived values out (exported for tests through `node -e`).
+function resolveParams(raw, { stage, region, service }) {
+  const unknown = Object.keys(raw).filter((name) => !(name in DEFAULTS));
+  if (unknown.length) throw new ParamError(`unknown param(s): ${unknown.join(', ')}`);
+  const p = { ...DEFAULTS, ...raw };
+
+  const reportDomains = String(p.reportDomains)
+    .split(',')
+    .map((d) => d.trim())
+    .filter(Boolean)
+    .map((d) => hostname('reportDomains', d));
+  if (!reportDomains.length) fail('reportDomains', p.reportDomains, 'expected at least one domain');
+
+  const address = String(p.receivingAddress).trim().toLowerCase();
+  const at = address.lastIndexOf('@');
+  if (at < 1 || !/^[a-z0-9._+-]+$/.test(address.slice(0, at))) {
+    fail('receivingAddress', p.receivingAddress, 'expected an address such as dmarc@reports.example.com');
+  }
+  const receivingDomain = hostname('receivingAddress', address.slice(at + 1));
+
+  const architecture = String(p.architecture).trim();
+  if (!['arm64', 'x86_64'].includes(architecture)) fail('architecture', architecture, 'arm64 or x86_64');
+
+  let pandasLayerArn = String(p.pandasLayerArn).trim();
+  if (!pandasLayerArn) {
+    pandasLayerArn = (layers.arns[region] || {})[architecture];
+    if (!pandasLayerArn) {
+      throw new ParamError(
+        `no AWS SDK for pandas ${layers.awswrangler} layer known for ${region}/${architecture}: ` +
+          'pass --param="pandasLayerArn=arn:aws:lambda:..."'
+      );
+    }
+  } else if (!/^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:layer:[A-Za-z0-9_-]+:\d+$/.test(pandasLayerArn)) {
+    fail('pandasLayerArn', pandasLayerArn, 'expected a layer version ARN');
+  }
+
+  const logRetentionDays = integer('logRetentionDays', p.logRetentionDays, { min: 1 });
+  if (!LOG_RETENTION_DAYS.includes(logRetentionDays)) {
+    fail('logRetentionDays', p.logRetentionDays, `one of ${LOG_RETENTION_DAYS.join(', ')}`);
+  }
+  const dataDeletionPolicy = String(p.dataDeletionPolicy).trim();
+  if (!['Retain', 'Delete'].includes(dataDeletionPolicy)) {
+    fail('dataDeletionPolicy', dataDeletionPolicy, 'Retain or Delete');
+  }
+  const projectionStartDate = String(p.projectionStartDate).trim();
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(projectionStartDate)) {
+    fail('projectionStartDate', projectionStartDate, 'expected YYYY-MM-DD');
+  }
+  const glueDatabase = String(p.glueDatabase).trim();
+  if (!/^[a-z0-9_]{1,255}$/.test(glueDatabase)) fail('glueDatabase', glueDatabase, 'lowercase [a-z0-9_]');
+  const logLevel = String(p.logLevel).trim().toUpperCase();
+  if (!['DEBUG', 'INFO', 'WARNING', 'ERROR'].includes(logLevel)) fail('logLevel', logLevel, 'a log level');
+  const alarmEmail = String(p.alarmEmail).trim();
+  if (alarmEmail && !/^[^@\s]+@[^@\s]+$/.test(alarmEmail)) fail('alarmEmail', alarmEmail, 'an address');
+  const quickSightPrincipal = String(p.quickSightPrincipal).trim();
+  if (quickSightPrincipal && !/^arn:aws[a-z-]*:quicksight:/.test(quickSightPrincipal)) {
+    fail('quickSightPrincipal', quickSightPrincipal, 'a QuickSight user or group ARN');
+  }
+  const hostedZoneId = String(p.hostedZoneId).trim();
+  if (hostedZoneId && !/^Z[A-Z0-9]{1,31}$/.test(hostedZoneId)) fail('hostedZoneId', hostedZoneId, 'a zone id');
+  const createDomainIdentity = String(p.createDomainIdentity).trim().toLowerCase();
+  if (!['true', 'false'].includes(createDomainIdentity)) fail('createDomainIdentity', createDomainIdentity, 'true or false');
+  const existingRuleSet = String(p.existingRuleSet).trim();
+  if (existingRuleSet && !/^[A-Za-z0-9_.-]{1,64}$/.test(existingRuleSet)) {
+    fail('existingRuleSet', existingRuleSet, 'a receipt rule set name');
+  }
+
+  const prefix = `${service}-${stage}`;
+  return {
+    stage,
+    region,
+    prefix,
+    reportDomains,
+    reportDomainsText: reportDomains.join(','),
+    receivingAddress: address,
+    receivingDomain,
+    authorisedDomains: reportDomains.filter((d) => needsAuthorisation(d, receivingDomain)),
+    mxTarget: `inbound-smtp.${region}.amazonaws.com`,
+    hostedZoneId,
+    createDomainIdentity,
+    existingRuleSet,
+    ruleSetName: existingRuleSet || `${prefix}-receipts`,
+    ruleName: `${prefix}-store-reports`,
+    rawMailRetentionDays: integer('rawMailRetentionDays', p.rawMailRetentionDays, { min: 1 }),
+    quarantineRetentionDays: integer('quarantineRetentionDays', p.quarantineRetentionDays, { min: 1 }),
+    itemRetentionDays: integer('itemRetentionDays', p.itemRetentionDays),
+    logRetentionDays,
+    athenaResultsRetentionDays: integer('athenaResultsRetentionDays', p.athenaResultsRetentionDays, { min: 1 }),
+    noncurrentVersionRetentionDays: integer(
+      'noncurrentVersionRetentionDays',
+      p.noncurrentVersionRetentionDays,
+      { min: 1 }
+    ),
+    alarmEmail,
+    quickSightPrincipal,
+    pandasLayerArn,
+    architecture,
+    pipPlatformArch: architecture === 'arm64' ? 'aarch64' : 'x86_64',
+    glueDatabase,
+    projectionStartDate,
+    athenaBytesScannedCutoff: integer('athenaBytesScannedCutoff', p.athenaBytesScannedCutoff, {
+      min: 10 * 1024 * 1024,
+    }),
+    dataDeletionPolicy,
+    deletionProtection: dataDeletionPolicy === 'Retain',
+    logLevel,
+    workGroup: prefix,
+    // Environment values are strings.
+    env: { DMARC_RETENTION_DAYS: String(integer('itemRetentionDays', p.itemRetentionDays)) },
+  };
+}
+
+let cached;
+
+// serverless: `${file(./deploy/config.js):params.<name>}`.
+async function params({ options, resolveConfigurationProperty, resolveVariable }) {
+  if (!cached) {
+    cached = (async () => {
+      const stage = await resolveVariable('sls:stage');
+      const region = await resolveConfigurationProperty(['provider', 'region']);
+      const service = await resolveConfigurationProperty(['service']);
+      const declared = (await resolveConfigurationProperty(['params'])) || {};
+      const raw = {
+        ...(declared.default || {}),
+        ...(declared[stage] || {}),
+        ...parseCliParams(options.param),
+      };
+      return resolveParams(raw, { stage, region, service });
+    })();
+  }
+  return cached;
+}
+
+module.exports = { params, resolveParams, needsAuthorisation, DEFAULTS, ParamError };

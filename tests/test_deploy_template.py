@@ -1,0 +1,591 @@
+"""The packaged CloudFormation template says what issue 5 asks, property by property."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from dmarc_model import dns
+from dmarc_model.schema import SCHEMAS
+from dmarc_store.settings import Settings
+from tests.test_deploy_support import REPO, Packaged, as_list, packaged, statements
+
+__all__ = ["packaged"]  # the session fixture, imported to be used here
+
+FUNCTIONS = {
+    "IngestLambdaFunction": "handlers/ingest.handler",
+    "CompactLambdaFunction": "handlers/compact.handler",
+    "LookupLambdaFunction": "handlers/lookup.handler",
+    "AthenaSetupLambdaFunction": "handlers/athena_setup.handler",
+}
+PANDAS_LAYER = re.compile(r"^arn:aws:lambda:us-east-1:\d{12}:layer:AWSSDKPandas-Python312-Arm64:\d+$")
+
+
+def sub_text(value: Any) -> str:
+    """The text of a Fn::Sub (or a plain string), for assertions on ARNs and prefixes."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and "Fn::Sub" in value:
+        sub = value["Fn::Sub"]
+        return str(sub if isinstance(sub, str) else sub[0])
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        name, attribute = value["Fn::GetAtt"]
+        return f"${{{name}.{attribute}}}"
+    if isinstance(value, dict) and "Ref" in value:
+        return f"${{{value['Ref']}}}"
+    raise AssertionError(f"unexpected value {value!r}")
+
+
+def props(packaged: Packaged, name: str) -> dict[str, Any]:
+    properties: dict[str, Any] = packaged.resources[name]["Properties"]
+    return properties
+
+
+# ------------------------------------------------------------------------------------------------ S3
+
+
+def test_bucket_is_encrypted_private_versioned_and_kept_on_removal(packaged: Packaged) -> None:
+    bucket = packaged.resources["DataBucket"]
+    properties = bucket["Properties"]
+    rule = properties["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
+    assert properties["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert properties["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    assert properties["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert bucket["DeletionPolicy"] == bucket["UpdateReplacePolicy"] == "Retain"
+
+
+def test_bucket_policy_denies_plain_http_and_lets_only_our_ses_rule_write_incoming(
+    packaged: Packaged,
+) -> None:
+    policy = props(packaged, "DataBucketPolicy")
+    assert policy["Bucket"] == {"Ref": "DataBucket"}
+    by_sid = {statement["Sid"]: statement for statement in statements(policy["PolicyDocument"])}
+    deny = by_sid["DenyInsecureTransport"]
+    assert deny["Effect"] == "Deny"
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert {sub_text(resource) for resource in deny["Resource"]} == {
+        "${DataBucket.Arn}",
+        "${DataBucket.Arn}/*",
+    }
+    ses = by_sid["AllowSesToStoreIncomingMail"]
+    assert ses["Principal"] == {"Service": "ses.amazonaws.com"}
+    assert ses["Action"] == "s3:PutObject"
+    assert sub_text(ses["Resource"]) == "${DataBucket.Arn}/incoming/*"
+    assert ses["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    source_arn = sub_text(ses["Condition"]["ArnLike"]["aws:SourceArn"])
+    assert source_arn == (
+        "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:"
+        "receipt-rule-set/dmarc-dev-receipts:receipt-rule/dmarc-dev-store-reports"
+    )
+    assert set(by_sid) == {"DenyInsecureTransport", "AllowSesToStoreIncomingMail"}
+
+
+def test_lifecycle_expires_raw_mail_quarantine_and_athena_results_by_prefix(packaged: Packaged) -> None:
+    rules = {rule["Id"]: rule for rule in props(packaged, "DataBucket")["LifecycleConfiguration"]["Rules"]}
+    expiring = {rule["Prefix"]: rule["ExpirationInDays"] for rule in rules.values() if "Prefix" in rule}
+    assert expiring == {"incoming/": 90, "quarantine/": 180, "athena-results/": 7}
+    assert all(rule["Status"] == "Enabled" for rule in rules.values())
+    tidy = rules["tidy-old-versions-and-uploads"]
+    assert tidy["NoncurrentVersionExpiration"] == {"NoncurrentDays": 30}
+    assert tidy["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 7}
+
+
+def test_bucket_notifies_the_ingest_queue_of_incoming_and_uploads_only(packaged: Packaged) -> None:
+    bucket = packaged.resources["DataBucket"]
+    configurations = bucket["Properties"]["NotificationConfiguration"]["QueueConfigurations"]
+    prefixes = {}
+    for configuration in configurations:
+        assert configuration["Event"] == "s3:ObjectCreated:*"
+        assert configuration["Queue"] == {"Fn::GetAtt": ["IngestQueue", "Arn"]}
+        (rule,) = configuration["Filter"]["S3Key"]["Rules"]
+        prefixes[rule["Value"]] = rule["Name"]
+    assert prefixes == {"incoming/": "prefix", "uploads/": "prefix"}
+    assert "IngestQueuePolicy" in as_list(bucket["DependsOn"])
+
+
+# ------------------------------------------------------------------------------------------------ SES
+
+
+def test_the_receiving_domain_is_an_ses_identity_unless_told_it_is_verified_already(
+    packaged: Packaged,
+) -> None:
+    identity = packaged.resources["ReceivingDomainIdentity"]
+    assert identity["Condition"] == "CreateIdentity"
+    assert identity["Properties"]["EmailIdentity"] == "reports.example.com"
+    assert packaged.template["Parameters"]["CreateDomainIdentity"]["Default"] == "true"
+    assert "ReceivingDomainDkimRecords" in packaged.template["Outputs"]
+
+
+def test_receipt_rule_stores_mail_for_the_rua_address_with_scanning_and_tls(packaged: Packaged) -> None:
+    rule = props(packaged, "ReceiptRule")
+    assert rule["RuleSetName"] == {
+        "Fn::If": ["CreateRuleSet", {"Ref": "ReceiptRuleSet"}, {"Ref": "ExistingRuleSet"}]
+    }
+    body = rule["Rule"]
+    assert body["Name"] == "dmarc-dev-store-reports"
+    assert body["Recipients"] == ["dmarc@reports.example.com"]
+    assert body["Enabled"] is True
+    assert body["ScanEnabled"] is True
+    assert body["TlsPolicy"] == "Require"
+    assert body["Actions"] == [
+        {"S3Action": {"BucketName": {"Ref": "DataBucket"}, "ObjectKeyPrefix": "incoming/"}}
+    ]
+    assert "DataBucketPolicy" in as_list(packaged.resources["ReceiptRule"]["DependsOn"])
+
+
+def test_rule_set_is_ours_unless_an_existing_active_set_is_named(packaged: Packaged) -> None:
+    rule_set = packaged.resources["ReceiptRuleSet"]
+    assert rule_set["Condition"] == "CreateRuleSet"
+    assert rule_set["Properties"]["RuleSetName"] == "dmarc-dev-receipts"
+    assert packaged.template["Conditions"]["CreateRuleSet"] == {
+        "Fn::Equals": [{"Ref": "ExistingRuleSet"}, ""]
+    }
+    assert packaged.template["Parameters"]["ExistingRuleSet"]["Default"] == ""
+    activate = packaged.template["Outputs"]["ActivateRuleSetCommand"]
+    assert "set-active-receipt-rule-set" in sub_text(activate["Value"])
+
+
+# ------------------------------------------------------------------------------------------------ SQS
+
+
+def test_queues_are_encrypted_and_redrive_to_the_dlq_after_a_few_receives(packaged: Packaged) -> None:
+    queue, dlq = props(packaged, "IngestQueue"), props(packaged, "IngestDeadLetterQueue")
+    assert queue["SqsManagedSseEnabled"] is True
+    assert dlq["SqsManagedSseEnabled"] is True
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["IngestDeadLetterQueue", "Arn"]}
+    assert 3 <= queue["RedrivePolicy"]["maxReceiveCount"] <= 5
+    assert dlq["MessageRetentionPeriod"] == 14 * 24 * 3600
+
+
+def test_visibility_timeout_is_at_least_six_times_the_ingest_timeout(packaged: Packaged) -> None:
+    timeout = props(packaged, "IngestLambdaFunction")["Timeout"]
+    mapping = props(packaged, "IngestEventSourceMappingSQSIngestQueue")
+    window = mapping.get("MaximumBatchingWindowInSeconds", 0)
+    assert props(packaged, "IngestQueue")["VisibilityTimeout"] >= 6 * timeout + window
+
+
+def test_queue_policy_lets_only_our_bucket_send(packaged: Packaged) -> None:
+    policy = props(packaged, "IngestQueuePolicy")
+    assert policy["Queues"] == [{"Ref": "IngestQueue"}]
+    by_sid = {statement["Sid"]: statement for statement in statements(policy["PolicyDocument"])}
+    allow = by_sid["AllowBucketNotifications"]
+    assert allow["Principal"] == {"Service": "s3.amazonaws.com"}
+    assert allow["Action"] == "sqs:SendMessage"
+    bucket_name = sub_text(props(packaged, "DataBucket")["BucketName"])
+    assert bucket_name == "dmarc-dev-${AWS::AccountId}-${AWS::Region}"
+    assert (
+        sub_text(allow["Condition"]["ArnEquals"]["aws:SourceArn"])
+        == f"arn:${{AWS::Partition}}:s3:::{bucket_name}"
+    )
+    assert allow["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    assert by_sid["DenyInsecureTransport"]["Effect"] == "Deny"
+
+
+# ------------------------------------------------------------------------------------------------ Lambda
+
+
+def test_functions_run_python_3_12_on_arm64_with_their_own_role(packaged: Packaged) -> None:
+    functions = packaged.of_type("AWS::Lambda::Function")
+    assert set(functions) == set(FUNCTIONS)
+    roles = set()
+    for name, handler in FUNCTIONS.items():
+        properties = functions[name]["Properties"]
+        assert properties["Handler"] == handler
+        assert properties["Runtime"] == "python3.12"
+        assert properties["Architectures"] == ["arm64"]
+        roles.add(properties["Role"]["Fn::GetAtt"][0])
+    assert len(roles) == len(FUNCTIONS)
+
+
+def test_pandas_layer_is_the_managed_one_and_only_where_pandas_or_pyarrow_is_used(packaged: Packaged) -> None:
+    for name in ("IngestLambdaFunction", "CompactLambdaFunction", "LookupLambdaFunction"):
+        (layer,) = props(packaged, name)["Layers"]
+        assert PANDAS_LAYER.match(layer), layer
+    assert "Layers" not in props(packaged, "AthenaSetupLambdaFunction")
+
+
+def test_ingest_reads_the_queue_in_batches_with_partial_failures(packaged: Packaged) -> None:
+    mapping = props(packaged, "IngestEventSourceMappingSQSIngestQueue")
+    assert mapping["EventSourceArn"] == {"Fn::GetAtt": ["IngestQueue", "Arn"]}
+    assert mapping["FunctionName"] == {"Fn::GetAtt": ["IngestLambdaFunction", "Arn"]}
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert 1 < mapping["BatchSize"] <= 10
+    assert mapping["ScalingConfig"]["MaximumConcurrency"] >= 2
+
+
+def test_compact_runs_daily(packaged: Packaged) -> None:
+    (rule,) = packaged.of_type("AWS::Events::Rule").values()
+    assert rule["Properties"]["ScheduleExpression"].startswith("cron(")
+    assert rule["Properties"]["ScheduleExpression"].endswith(" * * ? *)")  # every day
+    (target,) = rule["Properties"]["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": ["CompactLambdaFunction", "Arn"]}
+
+
+def test_every_function_environment_variable_is_a_settings_field_or_powertools(packaged: Packaged) -> None:
+    fields = {f"DMARC_{name.upper()}" for name in Settings.model_fields}
+    seen: set[str] = set()
+    for name in FUNCTIONS:
+        variables = props(packaged, name)["Environment"]["Variables"]
+        for variable in variables:
+            assert variable.startswith(("DMARC_", "POWERTOOLS_")), f"{name}: {variable} is read by nothing"
+            if variable.startswith("DMARC_"):
+                assert variable in fields, (
+                    f"{name}: {variable} is not a field of dmarc_store.settings.Settings"
+                )
+        seen |= set(variables)
+    assert {"DMARC_BUCKET", "DMARC_TABLE"} <= seen
+    assert seen & {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_LOG_LEVEL"}
+
+
+def test_every_function_logs_to_a_log_group_with_retention(packaged: Packaged) -> None:
+    groups = packaged.of_type("AWS::Logs::LogGroup")
+    assert len(groups) == len(FUNCTIONS)
+    for group in groups.values():
+        assert group["Properties"]["RetentionInDays"] == 30
+
+
+# ------------------------------------------------------------------------------------------------ IAM
+
+OBJECT_PREFIX = re.compile(r"/[A-Za-z0-9_.-]+/\*$")
+
+
+def allowed_resource_is_named(resource: Any) -> bool:
+    """A Ref/GetAtt of a template resource, or an ARN whose only `*` is an S3 key prefix's tail."""
+    if isinstance(resource, dict) and ("Ref" in resource or "Fn::GetAtt" in resource):
+        return True
+    text = sub_text(resource)
+    if "*" not in text:
+        return True
+    return text.count("*") == 1 and bool(OBJECT_PREFIX.search(text))
+
+
+def all_policies(packaged: Packaged) -> list[tuple[str, dict[str, Any]]]:
+    found = []
+    for name, role in packaged.of_type("AWS::IAM::Role").items():
+        for policy in role["Properties"].get("Policies", []):
+            found.append((f"{name}/{policy['PolicyName']}", policy["PolicyDocument"]))
+    for name, policy in packaged.of_type("AWS::IAM::ManagedPolicy").items():
+        found.append((name, policy["Properties"]["PolicyDocument"]))
+    return found
+
+
+def test_iam_allows_named_actions_on_named_resources_only(packaged: Packaged) -> None:
+    policies = all_policies(packaged)
+    assert len(policies) >= 5
+    for where, document in policies:
+        for statement in statements(document):
+            assert statement["Effect"] == "Allow", where
+            for action in as_list(statement["Action"]):
+                assert "*" not in action, f"{where}: wildcard action {action}"
+            for resource in as_list(statement["Resource"]):
+                assert allowed_resource_is_named(resource), f"{where}: {resource} is not a named resource"
+
+
+def test_roles_are_for_lambda_only(packaged: Packaged) -> None:
+    for name, role in packaged.of_type("AWS::IAM::Role").items():
+        (statement,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        assert statement["Principal"] == {"Service": "lambda.amazonaws.com"}, name
+        assert "ManagedPolicyArns" not in role["Properties"], name
+
+
+def test_each_role_reaches_what_its_function_does_and_no_more(packaged: Packaged) -> None:
+    def actions(role: str) -> set[str]:
+        policies = packaged.resources[role]["Properties"]["Policies"]
+        return {
+            action
+            for policy in policies
+            for statement in statements(policy["PolicyDocument"])
+            for action in as_list(statement["Action"])
+        }
+
+    ingest, compact, lookup, setup = (
+        actions(f"{n}Role") for n in ("Ingest", "Compact", "Lookup", "AthenaSetup")
+    )
+    assert {
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "dynamodb:PutItem",
+        "s3:GetObject",
+        "s3:PutObject",
+    } <= ingest
+    assert not any(action.startswith(("athena:", "glue:")) for action in ingest)
+    assert "s3:DeleteObject" in compact
+    assert not any(action.startswith(("dynamodb:", "sqs:")) for action in compact)
+    assert {action.split(":")[0] for action in lookup} == {"logs", "dynamodb"}
+    writes = ("Put", "Write", "Update", "Delete")
+    assert not any(
+        action.startswith("dynamodb:") and any(verb in action for verb in writes) for action in lookup
+    )
+    assert {"athena:StartQueryExecution", "glue:CreateTable"} <= setup
+    assert not any(action.startswith(("dynamodb:", "sqs:")) for action in setup)
+
+
+# ------------------------------------------------------------------------------------------------ DynamoDB
+
+
+def test_table_is_on_demand_with_pitr_ttl_and_the_two_gsis(packaged: Packaged) -> None:
+    table = packaged.resources["DataTable"]
+    properties = table["Properties"]
+    assert properties["BillingMode"] == "PAY_PER_REQUEST"
+    assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert properties["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert properties["KeySchema"] == [
+        {"AttributeName": "PK", "KeyType": "HASH"},
+        {"AttributeName": "SK", "KeyType": "RANGE"},
+    ]
+    indexes = {index["IndexName"]: index for index in properties["GlobalSecondaryIndexes"]}
+    assert set(indexes) == {"by-source-ip", "by-domain"}
+    for name, (hash_key, range_key) in {
+        "by-source-ip": ("GSI1PK", "GSI1SK"),
+        "by-domain": ("GSI2PK", "GSI2SK"),
+    }.items():
+        assert indexes[name]["KeySchema"] == [
+            {"AttributeName": hash_key, "KeyType": "HASH"},
+            {"AttributeName": range_key, "KeyType": "RANGE"},
+        ]
+        assert indexes[name]["Projection"] == {"ProjectionType": "ALL"}
+    types = {item["AttributeName"]: item["AttributeType"] for item in properties["AttributeDefinitions"]}
+    assert types == dict.fromkeys(("PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK"), "S")
+    assert table["DeletionPolicy"] == "Retain"
+    assert properties["DeletionProtectionEnabled"] is True
+
+
+# -------------------------------------------------------------------------------------------- Glue, Athena
+
+
+def athena_type(data_type: pa.DataType) -> str:
+    if pa.types.is_string(data_type):
+        return "string"
+    if pa.types.is_timestamp(data_type):
+        return "timestamp"
+    integers = {pa.int8(): "tinyint", pa.int16(): "smallint", pa.int32(): "int", pa.int64(): "bigint"}
+    if data_type in integers:
+        return integers[data_type]
+    if pa.types.is_list(data_type):
+        return f"array<{athena_type(data_type.value_type)}>"
+    if pa.types.is_struct(data_type):
+        fields = ",".join(f"{field.name}:{athena_type(field.type)}" for field in data_type)
+        return f"struct<{fields}>"
+    raise AssertionError(f"no Athena type for {data_type}")
+
+
+@pytest.mark.parametrize("table", sorted(SCHEMAS))
+def test_glue_tables_follow_the_arrow_schema_with_dt_projection(packaged: Packaged, table: str) -> None:
+    resource = props(packaged, f"GlueTable{table.capitalize()}")
+    assert resource["DatabaseName"] == {"Ref": "GlueDatabase"}
+    table_input = resource["TableInput"]
+    assert table_input["Name"] == table
+    columns = [(column["Name"], column["Type"]) for column in table_input["StorageDescriptor"]["Columns"]]
+    assert columns == [(field.name, athena_type(field.type)) for field in SCHEMAS[table]]
+    assert table_input["PartitionKeys"] == [{"Name": "dt", "Type": "string"}]
+    parameters = table_input["Parameters"]
+    assert parameters["projection.enabled"] == "true"
+    assert parameters["projection.dt.type"] == "date"
+    assert parameters["projection.dt.format"] == "yyyy-MM-dd"
+    assert parameters["projection.dt.range"] == "2015-01-01,NOW"
+    assert (
+        sub_text(parameters["storage.location.template"])
+        == f"s3://${{DataBucket}}/parquet/{table}/dt=${{!dt}}/"
+    )
+    assert sub_text(table_input["StorageDescriptor"]["Location"]) == f"s3://${{DataBucket}}/parquet/{table}/"
+    assert "Parquet" in table_input["StorageDescriptor"]["SerdeInfo"]["SerializationLibrary"]
+
+
+def test_glue_database_name_comes_from_the_params(packaged: Packaged) -> None:
+    assert props(packaged, "GlueDatabase")["DatabaseInput"]["Name"] == "dmarc"
+
+
+def test_workgroup_enforces_its_results_prefix_and_a_scan_limit(packaged: Packaged) -> None:
+    configuration = props(packaged, "AthenaWorkGroup")["WorkGroupConfiguration"]
+    assert configuration["EnforceWorkGroupConfiguration"] is True
+    assert (
+        sub_text(configuration["ResultConfiguration"]["OutputLocation"])
+        == "s3://${DataBucket}/athena-results/"
+    )
+    assert configuration["ResultConfiguration"]["EncryptionConfiguration"] == {"EncryptionOption": "SSE_S3"}
+    assert 10 * 2**20 <= configuration["BytesScannedCutoffPerQuery"] <= 2**40
+
+
+def test_every_saved_query_is_a_named_query_in_the_workgroup(packaged: Packaged) -> None:
+    saved = sorted((packaged.service / "athena_queries" / "saved").glob("*.sql"))
+    queries = packaged.of_type("AWS::Athena::NamedQuery")
+    assert len(queries) == len(saved)
+    texts = {query["Properties"]["QueryString"] for query in queries.values()}
+    for path in saved:
+        assert path.read_text().strip().rstrip(";").replace("${database}", "dmarc") in texts, path.name
+    for query in queries.values():
+        assert query["Properties"]["WorkGroup"] == {"Ref": "AthenaWorkGroup"}
+        assert query["Properties"]["Database"] == {"Ref": "GlueDatabase"}
+        assert 0 < len(query["Properties"]["Name"]) <= 128
+
+
+def test_views_are_installed_by_the_setup_function_and_rerun_when_their_sql_changes(
+    packaged: Packaged,
+) -> None:
+    views_dir = packaged.service / "athena_queries" / "views"
+    resource = packaged.resources["AthenaViews"]
+    properties = resource["Properties"]
+    assert properties["ServiceToken"] == {"Fn::GetAtt": ["AthenaSetupLambdaFunction", "Arn"]}
+    names = [view["Name"] for view in properties["Views"]]
+    assert sorted(names) == sorted(path.stem for path in views_dir.glob("*.sql"))
+    for position, view in enumerate(properties["Views"]):
+        assert re.match(rf"CREATE\s+OR\s+REPLACE\s+VIEW\s+\S*{view['Name']}\b", view["Sql"], re.IGNORECASE)
+        for later in names[position + 1 :]:  # a view comes after the views it reads
+            assert not re.search(rf"\b{later}\b", view["Sql"].split(" AS ", 1)[1]), (view["Name"], later)
+    assert re.fullmatch(r"[0-9a-f]{64}", properties["SqlSha256"])
+    assert {"GlueTableReports", "GlueTableRecords"} <= set(resource["DependsOn"])
+
+
+# ------------------------------------------------------------------------------------------------ alarms
+
+
+def test_alarms_watch_the_dlq_and_ingest_errors_and_notify_the_topic(packaged: Packaged) -> None:
+    alarms = {name: alarm["Properties"] for name, alarm in packaged.of_type("AWS::CloudWatch::Alarm").items()}
+    dlq = alarms["DeadLetterQueueAlarm"]
+    assert (dlq["Namespace"], dlq["MetricName"]) == ("AWS/SQS", "ApproximateNumberOfMessagesVisible")
+    assert dlq["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["IngestDeadLetterQueue", "QueueName"]}}
+    ]
+    errors = alarms["IngestErrorsAlarm"]
+    assert (errors["Namespace"], errors["MetricName"]) == ("AWS/Lambda", "Errors")
+    assert errors["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "IngestLambdaFunction"}}]
+    for alarm in alarms.values():
+        assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+        assert alarm["Threshold"] >= 0
+    subscription = packaged.resources["AlarmEmailSubscription"]
+    assert subscription["Condition"] == "HasAlarmEmail"
+    assert subscription["Properties"]["Endpoint"] == {"Ref": "AlarmEmail"}
+
+
+# ------------------------------------------------------------------------------------------ optional parts
+
+
+def test_route53_and_quicksight_are_created_only_when_their_params_are_set(packaged: Packaged) -> None:
+    conditions = packaged.template["Conditions"]
+    assert conditions["HasHostedZone"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "HostedZoneId"}, ""]}]}
+    assert conditions["HasQuickSight"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "QuickSightPrincipal"}, ""]}]}
+    assert conditions["CreateIdentityRecords"] == {
+        "Fn::And": [{"Condition": "CreateIdentity"}, {"Condition": "HasHostedZone"}]
+    }
+    records = packaged.of_type("AWS::Route53::RecordSet")
+    for name, resource in records.items():
+        expected = (
+            "CreateIdentityRecords" if name.startswith("ReceivingDomainDkimRecord") else "HasHostedZone"
+        )
+        assert resource["Condition"] == expected, name
+    dkim = [records[f"ReceivingDomainDkimRecord{n}"]["Properties"] for n in (1, 2, 3)]
+    assert [(record["Type"], record["Name"]["Fn::GetAtt"]) for record in dkim] == [
+        ("CNAME", ["ReceivingDomainIdentity", f"DkimDNSTokenName{n}"]) for n in (1, 2, 3)
+    ]
+    mx = props(packaged, "ReceivingMxRecord")
+    assert (mx["Name"], mx["Type"], mx["ResourceRecords"]) == (
+        "reports.example.com.",
+        "MX",
+        ["10 inbound-smtp.us-east-1.amazonaws.com."],
+    )
+    source = packaged.resources["QuickSightDataSource"]
+    assert source["Condition"] == "HasQuickSight"
+    assert source["Properties"]["Type"] == "ATHENA"
+    assert source["Properties"]["DataSourceParameters"]["AthenaParameters"]["WorkGroup"] == {
+        "Ref": "AthenaWorkGroup"
+    }
+    assert packaged.resources["QuickSightAccessPolicy"]["Condition"] == "HasQuickSight"
+
+
+def node_json(script: str) -> Any:
+    result = subprocess.run(
+        ["node", "-e", script], cwd=REPO, capture_output=True, text=True, check=False, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def fake_serverless_context(params: list[str], region: str = "eu-west-1") -> str:
+    """JS for the context serverless passes to a variable-resolving function."""
+    return f"""({{
+      options: {{ param: {json.dumps(params)} }},
+      resolveVariable: async () => 'prod',
+      resolveConfigurationProperty: async (path) =>
+        ({{ 'provider.region': {json.dumps(region)}, service: 'dmarc', params: {{}} }})[path.join('.')],
+    }})"""
+
+
+def test_route53_records_are_the_ones_dmarc_dns_prints() -> None:
+    domains = ["example.com", "example.org", "mail.example.net"]
+    address = "dmarc@reports.example.com"
+    context = fake_serverless_context([f"reportDomains={','.join(domains)}", f"receivingAddress={address}"])
+    generated = node_json(
+        f"require('./deploy/dns.js').resources({context})"
+        ".then((r) => console.log(JSON.stringify(r.Resources)))"
+    )
+    published = {
+        (record.name + ".", record.type, record.value)
+        for domain in domains
+        for record in dns.records_to_publish(domain, address, "eu-west-1")
+        if record.type != "TXT" or "_report._dmarc" in record.name
+    }
+    created = set()
+    for resource in generated.values():
+        properties = resource["Properties"]
+        if properties["Type"] == "CNAME":  # the SES identity's DKIM records: tokens known after deploy
+            continue
+        (value,) = properties["ResourceRecords"]
+        created.add((properties["Name"], properties["Type"], value.strip('"')))
+    assert created == published
+    assert ("example.org._report._dmarc.reports.example.com.", "TXT", "v=DMARC1") in created
+    assert not any(name.startswith("example.com._report") for name, _, _ in created)
+
+
+@pytest.mark.parametrize(
+    ("param", "message"),
+    [
+        ("logRetentionDays=31", "logRetentionDays"),
+        ("architecture=sparc", "arm64 or x86_64"),
+        ("receivingAddress=not-an-address", "receivingAddress"),
+        ("athenaBytesScannedCutoff=1000", "athenaBytesScannedCutoff"),
+        ("dataDeletionPolicy=Snapshot", "Retain or Delete"),
+        ("colour=blue", "unknown param"),
+    ],
+)
+def test_bad_params_stop_packaging_with_their_name(param: str, message: str) -> None:
+    context = fake_serverless_context([param])
+    script = (
+        f"require('./deploy/config.js').params({context})"
+        ".then(() => console.log('null'), (e) => console.log(JSON.stringify(e.message)))"
+    )
+    assert message in node_json(script)
+
+
+def test_the_layer_of_each_region_follows_the_architecture_param() -> None:
+    script = (
+        "const c = require('./deploy/config.js');"
+        "const at = {stage: 's', region: 'eu-west-1', service: 'dmarc'};"
+        "const a = c.resolveParams({}, at);"
+        "const b = c.resolveParams({architecture: 'x86_64'}, at);"
+        "console.log(JSON.stringify("
+        "[a.pandasLayerArn, a.pipPlatformArch, b.pandasLayerArn, b.pipPlatformArch]))"
+    )
+    arm, arm_platform, x86, x86_platform = node_json(script)
+    assert re.fullmatch(r"arn:aws:lambda:eu-west-1:\d{12}:layer:AWSSDKPandas-Python312-Arm64:\d+", arm)
+    assert re.fullmatch(r"arn:aws:lambda:eu-west-1:\d{12}:layer:AWSSDKPandas-Python312:\d+", x86)
+    assert (arm_platform, x86_platform) == ("aarch64", "x86_64")
+
+
+def test_nothing_in_the_configuration_calls_aws_at_package_time() -> None:
+    sources = [REPO / "serverless.yml", *sorted((REPO / "deploy").glob("*.yml"))]
+    for path in sources:
+        text = Path(path).read_text()
+        for variable in ("${aws:", "${ssm:", "${cf:", "${s3:", "${cf(", "${sls:instanceId"):
+            assert variable not in text, f"{path.name} uses {variable}"
