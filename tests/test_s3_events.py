@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from dmarc_store.s3_events import object_keys
-from tests.aws_support import sqs_event, s3_test_event_message
+from tests.aws_support import s3_test_event_message, sqs_event
 
 
 def _body(*keys: str) -> str:
