@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,12 @@ def sub_text(value: Any) -> str:
     if isinstance(value, dict) and "Ref" in value:
         return f"${{{value['Ref']}}}"
     raise AssertionError(f"unexpected value {value!r}")
+
+
+def only(mapping: dict[str, Any]) -> Any:
+    """The one value of a one-entry mapping."""
+    (value,) = mapping.values()
+    return value
 
 
 def props(packaged: Packaged, name: str) -> dict[str, Any]:
@@ -502,6 +509,142 @@ def test_route53_and_quicksight_are_created_only_when_their_params_are_set(packa
         "Ref": "AthenaWorkGroup"
     }
     assert packaged.resources["QuickSightAccessPolicy"]["Condition"] == "HasQuickSight"
+
+
+VIEW_COLUMNS = REPO / "deploy" / "view-columns.json"
+QUICKSIGHT_TYPES = {
+    "VARCHAR": "STRING",
+    "TINYINT": "INTEGER",
+    "SMALLINT": "INTEGER",
+    "INTEGER": "INTEGER",
+    "BIGINT": "INTEGER",
+    "DOUBLE": "DECIMAL",
+    "DATE": "DATETIME",
+    "TIMESTAMP": "DATETIME",
+    "BOOLEAN": "BOOLEAN",
+}
+"""Athena type of a view column -> QuickSight input column type (array and row columns: left out)."""
+QUICKSIGHT_SKIPS = ("ARRAY(", "ROW(", "MAP(")
+DATA_SET_ACTIONS = {
+    "quicksight:DescribeDataSet",
+    "quicksight:DescribeDataSetPermissions",
+    "quicksight:PassDataSet",
+    "quicksight:DescribeIngestion",
+    "quicksight:ListIngestions",
+    "quicksight:UpdateDataSet",
+    "quicksight:DeleteDataSet",
+    "quicksight:CreateIngestion",
+    "quicksight:CancelIngestion",
+    "quicksight:UpdateDataSetPermissions",
+}
+
+
+def generated_view_columns() -> dict[str, list[list[str]]]:
+    views: dict[str, list[list[str]]] = json.loads(VIEW_COLUMNS.read_text())["views"]
+    return views
+
+
+def test_generated_view_columns_are_what_the_views_return(tmp_path: Path) -> None:
+    """deploy/view-columns.json (the datasets' columns) against the views' SQL run on DuckDB: a view whose
+    columns or types change fails here until `deploy/view_columns.py` rewrites the file."""
+    from dmarc_store.query import DuckDBQueryRunner
+
+    runner = DuckDBQueryRunner(tmp_path)
+    try:
+        views = sorted(path.stem for path in (REPO / "athena_queries" / "views").glob("*.sql"))
+        returned = {name: [[column, kind] for column, kind in runner.schema[name].items()] for name in views}
+    finally:
+        runner.close()
+    assert generated_view_columns() == returned, (
+        "deploy/view-columns.json is stale: run deploy/view_columns.py"
+    )
+    check = subprocess.run(
+        [sys.executable, "deploy/view_columns.py", "--check"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert check.returncode == 0, check.stderr[-4000:]
+
+
+def test_each_view_is_a_direct_query_quicksight_dataset_of_its_columns(packaged: Packaged) -> None:
+    views_dir = packaged.service / "athena_queries" / "views"
+    columns = generated_view_columns()
+    data_sets = {
+        only(resource["Properties"]["PhysicalTableMap"])["RelationalTable"]["Name"]: resource
+        for resource in packaged.of_type("AWS::QuickSight::DataSet").values()
+    }
+    assert sorted(data_sets) == sorted(path.stem for path in views_dir.glob("*.sql"))
+    ids = set()
+    for view, resource in data_sets.items():
+        properties = resource["Properties"]
+        assert resource["Condition"] == "HasQuickSight", view
+        assert "AthenaViews" in as_list(resource["DependsOn"])  # the view exists before QuickSight reads it
+        assert properties["AwsAccountId"] == {"Ref": "AWS::AccountId"}
+        assert properties["ImportMode"] == "DIRECT_QUERY"  # no SPICE capacity
+        assert properties["DataSetId"] == f"dmarc-dev-{view}"
+        ids.add(properties["DataSetId"])
+        assert 0 < len(properties["Name"]) <= 128
+        assert view in properties["Name"]
+        ((physical_id, physical),) = properties["PhysicalTableMap"].items()
+        table = physical["RelationalTable"]
+        assert table["DataSourceArn"] == {"Fn::GetAtt": ["QuickSightDataSource", "Arn"]}
+        assert (table["Catalog"], table["Schema"]) == ("AwsDataCatalog", {"Ref": "GlueDatabase"})
+        expected = []
+        for name, kind in columns[view]:
+            if kind.startswith(QUICKSIGHT_SKIPS):
+                continue
+            assert kind in QUICKSIGHT_TYPES, f"{view}.{name}: which QuickSight type is {kind}?"
+            expected.append({"Name": name, "Type": QUICKSIGHT_TYPES[kind]})
+        assert table["InputColumns"] == expected, view
+        ((logical_id, logical),) = properties["LogicalTableMap"].items()
+        assert logical == {"Alias": view, "Source": {"PhysicalTableId": physical_id}}
+        assert re.fullmatch(r"[0-9a-zA-Z-]+", physical_id)
+        assert re.fullmatch(r"[0-9a-zA-Z-]+", logical_id)
+        (permission,) = properties["Permissions"]
+        assert permission["Principal"] == {"Ref": "QuickSightPrincipal"}
+        assert set(permission["Actions"]) == DATA_SET_ACTIONS
+    assert len(ids) == len(data_sets)
+    record_table = only(data_sets["record_details"]["Properties"]["PhysicalTableMap"])["RelationalTable"]
+    record_columns = {column["Name"]: column["Type"] for column in record_table["InputColumns"]}
+    assert record_columns["dmarc_pass"] == "BOOLEAN"
+    assert record_columns["date_range_begin"] == "DATETIME"
+    assert "dkim_results" not in record_columns  # array<row<...>>: QuickSight cannot read it
+    # QuickSight's service role may read each view (and through it the tables) in the catalogue.
+    policy = props(packaged, "QuickSightAccessPolicy")["PolicyDocument"]
+    (catalogue,) = [s for s in statements(policy) if s["Sid"] == "ReadTheCatalogue"]
+    readable = {sub_text(arn) for arn in as_list(catalogue["Resource"])}
+    for view in data_sets:
+        assert (
+            f"arn:${{AWS::Partition}}:glue:${{AWS::Region}}:${{AWS::AccountId}}:table/dmarc/{view}"
+            in readable
+        )
+
+
+def test_packaging_stops_when_a_view_has_no_generated_columns_or_an_unknown_type() -> None:
+    script = """
+      const q = require('./deploy/quicksight.js');
+      const views = require('./deploy/sql.js').views();
+      const columns = require('./deploy/view-columns.json');
+      const config = { prefix: 'dmarc-dev', stage: 'dev' };
+      const attempt = (cols) => {
+        try { q.dataSets(views, cols, config); return null; } catch (e) { return e.message; }
+      };
+      const fewer = { views: { ...columns.views } };
+      delete fewer.views.source_summary;
+      const more = { views: { ...columns.views, gone_view: [['a', 'VARCHAR']] } };
+      const odd = { views: { ...columns.views, record_details: [['a', 'INTERVAL DAY TO SECOND']] } };
+      console.log(JSON.stringify([attempt(columns), attempt(fewer), attempt(more), attempt(odd)]));
+    """
+    fine, fewer, more, odd = node_json(script)
+    assert fine is None
+    assert "source_summary" in fewer
+    assert "deploy/view_columns.py" in fewer
+    assert "gone_view" in more
+    assert "deploy/view_columns.py" in more
+    assert "INTERVAL DAY TO SECOND" in odd
 
 
 def node_json(script: str) -> Any:
