@@ -20,7 +20,7 @@ const DEFAULTS = {
   // in SES already in this region).
   createDomainIdentity: 'true',
   // An existing, active SES receipt rule set to add our rule to. Empty: the stack creates its own set
-  // (only one set is active per region: activate it once, see docs/DEPLOY.md).
+  // (only one set is active per region: activate it once, see the README's Deploy section).
   existingRuleSet: '',
   // Retention, in days.
   rawMailRetentionDays: '90', // s3://BUCKET/incoming/ (raw mail as SES stored it)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeVar
 
 import click
 
@@ -20,6 +22,9 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_CONFIG = 3
 
+if TYPE_CHECKING:
+    from dmarc_store.query import QueryError, QueryRunner
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -29,7 +34,7 @@ def store_options(function: F) -> F:
         "--aws",
         "use_aws",
         is_flag=True,
-        help="Use the deployed AWS stack named by DMARC_BUCKET and DMARC_TABLE instead of a local folder.",
+        help="Use the deployed AWS stack instead of a local folder (the settings it needs: see above).",
     )(function)
     return click.option(
         "--store",
@@ -47,7 +52,7 @@ def settings_for(store_dir: Path | None) -> Settings:
     return settings
 
 
-def fail(message: str, code: int = EXIT_FAILED) -> None:
+def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
     click.echo(f"dmarc: {message}", err=True)
     sys.exit(code)
 
@@ -77,3 +82,69 @@ def handle_errors(function: F) -> F:
             return function(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+# --- for the commands that query: report, export ---------------------------------------------------------
+
+
+def query_failure(error: QueryError) -> NoReturn:
+    """A query runner error as one line and the exit code of its kind (3 config, 2 usage, else 1)."""
+    from dmarc_store.query import QueryConfigError, QueryUsageError
+
+    if isinstance(error, QueryConfigError):
+        fail(str(error), EXIT_CONFIG)
+    fail(str(error), EXIT_USAGE if isinstance(error, QueryUsageError) else EXIT_FAILED)
+
+
+def open_runner(store_dir: Path | None, use_aws: bool) -> tuple[QueryRunner, str]:
+    """The query runner for --store / --aws, and where it reads, in words."""
+    from pydantic import ValidationError
+
+    from dmarc_store.query import AthenaQueryRunner, DuckDBQueryRunner, QueryError
+
+    if store_dir is not None and use_aws:
+        fail("--store and --aws exclude each other", EXIT_USAGE)
+    try:
+        settings = settings_for(store_dir)
+    except ValidationError as error:
+        fail(f"bad DMARC_* setting: {error.errors()[0]['msg']}", EXIT_CONFIG)
+    if use_aws:
+        import boto3
+
+        database, workgroup = settings.glue_database, settings.athena_workgroup
+        athena = AthenaQueryRunner(boto3_session=boto3.Session(), database=database, workgroup=workgroup)
+        return athena, f"Athena database {database} (workgroup {workgroup})"
+    try:
+        return DuckDBQueryRunner(settings.store), str(settings.store)
+    except QueryError as error:
+        query_failure(error)
+
+
+def check_output_folder(path: Path) -> None:
+    """Stop before any query when FILE could not be written: its folder must exist."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if str(path) != "-" and not folder.is_dir():
+        fail(f"cannot write {path}: there is no folder {folder}", EXIT_FAILED)
+
+
+@contextmanager
+def replacing(path: Path) -> Iterator[TextIO]:
+    """A text file (UTF-8, newlines as written) that replaces ``path`` in one step when the block ends.
+
+    A reader never sees half a file; an error leaves the old file as it was.
+    """
+    directory = path.parent if str(path.parent) else Path(".")
+    try:
+        handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as error:
+        raise OSError(error.errno, error.strerror, str(path)) from None
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as output:
+            yield output
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

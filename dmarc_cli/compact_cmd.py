@@ -24,7 +24,11 @@ def command(store_dir: Path | None, use_aws: bool, after_days: int | None) -> No
     """Merge each closed day's per-report Parquet files into one file per table and day.
 
     Safe to run at any time and again: readers never see a row twice through the views or lose one,
-    and a day already compacted is left alone. Prints one JSON object per day compacted.
+    and a day already compacted is left alone. Prints one JSON object per day compacted. With --aws it
+    works on the bucket named by DMARC_BUCKET, as the daily Lambda does.
+
+    \b
+    Exit codes: 0 done, 1 failed, 2 usage error, 3 --aws without DMARC_BUCKET.
 
     \b
     Example:

@@ -24,13 +24,10 @@ COMMANDS: dict[str, str] = {
     "compact": "dmarc_cli.compact_cmd",
     "query": "dmarc_cli.query_cmd",
     "dns": "dmarc_cli.dns_cmd",
+    "report": "dmarc_cli.report_cmd",
+    "export": "dmarc_cli.export_cmd",
 }
 """Command name -> module holding `command`."""
-
-EXIT_OK = 0
-EXIT_REFUSED = 1
-EXIT_USAGE = 2
-EXIT_CONFIG = 3
 
 
 class LazyGroup(click.Group):

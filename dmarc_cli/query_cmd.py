@@ -9,12 +9,12 @@ import json
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 import click
 
 import athena_queries
-from dmarc_cli.main import EXIT_CONFIG, EXIT_REFUSED, EXIT_USAGE
+from dmarc_cli.common import EXIT_USAGE, fail, open_runner, query_failure, store_options
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -22,32 +22,6 @@ if TYPE_CHECKING:
     from dmarc_store.query import QueryRunner
 
 FORMATS = ("table", "csv", "json")
-
-
-class UsageFailure(click.ClickException):
-    """A usage error, as one line (click's UsageError would add the usage text)."""
-
-    exit_code = EXIT_USAGE
-
-
-class ConfigFailure(click.ClickException):
-    exit_code = EXIT_CONFIG
-
-
-class QueryFailure(click.ClickException):
-    exit_code = EXIT_REFUSED
-
-
-FAILURES: dict[int, type[click.ClickException]] = {
-    EXIT_USAGE: UsageFailure,
-    EXIT_CONFIG: ConfigFailure,
-    EXIT_REFUSED: QueryFailure,
-}
-
-
-def _fail(message: str, exit_code: int) -> NoReturn:
-    """Stop with one line on stderr ("Error: ...") and the exit code of its kind."""
-    raise FAILURES[exit_code](message)
 
 
 @click.command("query")
@@ -65,16 +39,7 @@ def _fail(message: str, exit_code: int) -> NoReturn:
     metavar="NAME=VALUE",
     help="A parameter of the saved query, e.g. days=30 or domain=example.com (repeatable).",
 )
-@click.option(
-    "--store",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Local store folder [default: $DMARC_STORE or ./dmarc-data].",
-)
-@click.option(
-    "--aws",
-    is_flag=True,
-    help="Run on Athena in your stack (DMARC_GLUE_DATABASE, DMARC_ATHENA_WORKGROUP, usual AWS credentials).",
-)
+@store_options
 @click.option(
     "--format", "output_format", type=click.Choice(FORMATS), default="table", show_default=True,
     help="table: readable; csv; json: one object per row, one per line.",
@@ -84,8 +49,8 @@ def command(
     list_only: bool,
     sql_text: str | None,
     param_items: Sequence[str],
-    store: Path | None,
-    aws: bool,
+    store_dir: Path | None,
+    use_aws: bool,
     output_format: str,
 ) -> None:
     """Answer questions about your reports with the saved queries, or with your own SQL.
@@ -99,15 +64,18 @@ def command(
       dmarc query daily_volume_pass_rate --aws
 
     Parameters not given take the defaults shown by --list --format json. The SQL is Athena's; locally it
-    runs on DuckDB over the Parquet files of the store, translated by sqlglot.
+    runs on DuckDB over the Parquet files of the store, translated by sqlglot. With --aws it runs on
+    Athena (DMARC_GLUE_DATABASE, DMARC_ATHENA_WORKGROUP, usual AWS credentials).
+
+    \b
+    Exit codes: 0 ok, 1 the query failed, 2 usage error (unknown query or parameter),
+    3 configuration error (no store, AWS not configured).
     """
     chosen = [flag for flag, on in (("--list", list_only), ("NAME", name), ("--sql", sql_text)) if on]
     if len(chosen) != 1:
-        _fail("give exactly one of NAME, --list or --sql (see dmarc query --help)", EXIT_USAGE)
+        fail("give exactly one of NAME, --list or --sql (see dmarc query --help)", EXIT_USAGE)
     if param_items and not name:
-        _fail("--param applies to a saved query NAME", EXIT_USAGE)
-    if store is not None and aws:
-        _fail("--store and --aws exclude each other", EXIT_USAGE)
+        fail("--param applies to a saved query NAME", EXIT_USAGE)
     if list_only:
         _print_list(output_format)
         return
@@ -117,11 +85,11 @@ def command(
             query = athena_queries.saved_query(name)
             query.bind(values)
         except (athena_queries.UnknownQueryError, athena_queries.ParameterError) as error:
-            _fail(str(error), EXIT_USAGE)
+            fail(str(error), EXIT_USAGE)
         title = f"{query.name}: {query.question}"
     else:
         title = "query"
-    runner = _runner(store, aws)
+    runner, _where = open_runner(store_dir, use_aws)
     table = _run(runner, name, sql_text, values)
     _print_table(table, output_format, title)
 
@@ -131,48 +99,20 @@ def _parse_params(items: Sequence[str]) -> dict[str, str]:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            _fail(f"--param wants NAME=VALUE, got {item!r}", EXIT_USAGE)
+            fail(f"--param wants NAME=VALUE, got {item!r}", EXIT_USAGE)
         values[key.strip()] = value
     return values
 
 
-def _runner(store: Path | None, aws: bool) -> QueryRunner:
-    from pydantic import ValidationError
-
-    from dmarc_store.query import AthenaQueryRunner, DuckDBQueryRunner, QueryConfigError
-    from dmarc_store.settings import get_settings
-
-    try:
-        settings = get_settings()
-    except ValidationError as error:
-        _fail(f"bad DMARC_* setting: {error.errors()[0]['msg']}", EXIT_CONFIG)
-    if aws:
-        import boto3
-
-        return AthenaQueryRunner(
-            boto3_session=boto3.Session(),
-            database=settings.glue_database,
-            workgroup=settings.athena_workgroup,
-        )
-    try:
-        return DuckDBQueryRunner(store or settings.store)
-    except QueryConfigError as error:
-        _fail(str(error), EXIT_CONFIG)
-
-
 def _run(runner: QueryRunner, name: str | None, sql_text: str | None, values: Mapping[str, str]) -> pa.Table:
-    from dmarc_store.query import QueryConfigError, QueryFailedError, QueryUsageError, run_saved_query
+    from dmarc_store.query import QueryError, run_saved_query
 
     try:
         if name is not None:
             return run_saved_query(runner, name, values)
         return runner.run_sql(sql_text or "")
-    except QueryUsageError as error:
-        _fail(str(error), EXIT_USAGE)
-    except QueryConfigError as error:
-        _fail(str(error), EXIT_CONFIG)
-    except QueryFailedError as error:
-        _fail(str(error), EXIT_REFUSED)
+    except QueryError as error:
+        query_failure(error)
 
 
 def _print_list(output_format: str) -> None:

@@ -4,7 +4,7 @@
 #   make deploy-deps       what `make pytest` needs for them: node_modules, checkov's venv, the Lambda
 #                          wheelhouses and the stand-in for the pandas layer
 #   make package           npx serverless package (into .serverless/)
-#   make deploy            npx serverless deploy (AWS credentials needed; see docs/DEPLOY.md)
+#   make deploy            npx serverless deploy (AWS credentials needed; see the README's Deploy section)
 #   make deploy-requirements  recompile requirements/function.txt and requirements/tools.txt
 
 TOOLS_VENV  := .venv-tools

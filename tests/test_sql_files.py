@@ -15,7 +15,7 @@ from athena_queries import ParameterError, UnknownQueryError
 
 ROOT = Path(str(resources.files("athena_queries")))
 ALL_FILES = sorted(ROOT.glob("*/*.sql"))
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "QUERIES.md"
+DOCS = Path(__file__).resolve().parents[1] / "README.md"
 
 
 def test_public_names_are_what_we_meant() -> None:

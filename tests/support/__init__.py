@@ -1,0 +1,1 @@
+"""Test support for the report and export commands: a shared store, and headless Chromium."""

@@ -1,0 +1,67 @@
+"""README.md documents every command of `dmarc` and every option of every command.
+
+A command counts as documented when the README says ``dmarc <name>``; an option when its long name
+(``--days``) appears as a word of its own. A new command or option fails here until the README
+catches up.
+"""
+
+from __future__ import annotations
+
+import re
+
+import click
+import pytest
+
+from dmarc_cli.main import COMMANDS, cli
+from tests.helpers import REPO
+
+README = REPO / "README.md"
+ALWAYS_THERE = {"--help"}
+
+
+def readme() -> str:
+    return README.read_text(encoding="utf-8")
+
+
+def long_options(command: click.Command) -> list[str]:
+    """The long option names of a command (--name, and --no-name for flags that have one)."""
+    names = []
+    for parameter in command.params:
+        if isinstance(parameter, click.Option):
+            names += [name for name in (*parameter.opts, *parameter.secondary_opts) if name.startswith("--")]
+    return [name for name in names if name not in ALWAYS_THERE]
+
+
+def mentioned(word: str, text: str) -> bool:
+    return re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text) is not None
+
+
+def subcommand(name: str) -> click.Command:
+    with click.Context(cli) as context:
+        command = cli.get_command(context, name)
+    assert command is not None, f"{name} is in COMMANDS but does not load"
+    return command
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_every_command_is_in_the_readme(name: str) -> None:
+    assert re.search(rf"\bdmarc {re.escape(name)}\b", readme()), f"README.md never mentions `dmarc {name}`"
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_every_option_of_the_command_is_in_the_readme(name: str) -> None:
+    text = readme()
+    missing = [option for option in long_options(subcommand(name)) if not mentioned(option, text)]
+    assert missing == [], f"README.md does not mention these options of `dmarc {name}`: {', '.join(missing)}"
+
+
+def test_the_options_of_dmarc_itself_are_in_the_readme() -> None:
+    text = readme()
+    missing = [option for option in long_options(cli) if not mentioned(option, text)]
+    assert missing == [], f"README.md does not mention these options of `dmarc`: {', '.join(missing)}"
+
+
+def test_the_check_would_see_a_missing_option() -> None:
+    assert mentioned("--days", "dmarc report --html r.html --days 30")
+    assert not mentioned("--day", "dmarc report --days 30")
+    assert not mentioned("--store", "--store-dir only")
