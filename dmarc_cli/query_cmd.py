@@ -15,6 +15,7 @@ import click
 
 import athena_queries
 from dmarc_cli.common import EXIT_USAGE, fail, open_runner, query_failure, store_options
+from dmarc_store.jsonable import jsonable
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -136,7 +137,7 @@ def _print_table(table: pa.Table, output_format: str, title: str) -> None:
     columns: list[str] = list(table.column_names)
     if output_format == "json":
         for row in rows:
-            click.echo(json.dumps({key: _plain(value) for key, value in row.items()}, ensure_ascii=False))
+            click.echo(json.dumps({key: jsonable(value) for key, value in row.items()}, ensure_ascii=False))
         return
     if output_format == "csv":
         writer = csv.writer(sys.stdout, lineterminator="\n")
@@ -171,19 +172,6 @@ def _print_table(table: pa.Table, output_format: str, title: str) -> None:
     console.print(grid)
 
 
-def _plain(value: Any) -> Any:
-    """A JSON-ready value: ISO dates, exact integers, lists and objects kept."""
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    if isinstance(value, decimal.Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, list):
-        return [_plain(item) for item in value]
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    return value
-
-
 def _cell(value: Any) -> str:
     """A value as text for a table cell or CSV field (lists and objects as JSON, NULL as empty)."""
     if value is None:
@@ -191,7 +179,7 @@ def _cell(value: Any) -> str:
     if isinstance(value, dt.datetime):
         return value.isoformat(sep=" ")
     if isinstance(value, list | dict):
-        return json.dumps(_plain(value), ensure_ascii=False)
+        return json.dumps(jsonable(value), ensure_ascii=False)
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(_plain(value))
+    return str(jsonable(value))

@@ -20,6 +20,7 @@ import decimal
 import json
 from typing import Any, Literal, TextIO
 
+from dmarc_store.jsonable import jsonable
 from dmarc_store.query import QueryRunner
 
 __all__ = ["EXPORT_SQL", "FORMULA_TRIGGERS", "Table", "cell", "neutralise", "write_csv"]
@@ -104,7 +105,7 @@ def cell(value: Any) -> str:
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, list | dict):
-        return neutralise(json.dumps(_plain(value), ensure_ascii=False, separators=(",", ":")))
+        return neutralise(json.dumps(jsonable(value), ensure_ascii=False, separators=(",", ":")))
     return neutralise(str(value))
 
 
@@ -119,15 +120,3 @@ def write_csv(runner: QueryRunner, table: Table, stream: TextIO) -> int:
             writer.writerow([cell(value) for value in row.values()])
             rows += 1
     return rows
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    if isinstance(value, decimal.Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, list):
-        return [_plain(item) for item in value]
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    return value

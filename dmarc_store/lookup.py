@@ -4,36 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dmarc_model.models import canonical_ip
-from dmarc_store.dynamo_items import BY_SOURCE_IP, ip_pk
+from dmarc_store.dynamo_items import BY_SOURCE_IP, RECORD_ATTRIBUTES, ip_pk
+from dmarc_store.jsonable import jsonable
 from dmarc_store.layout import PARQUET_PREFIX
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-LOOKUP_FIELDS = (
-    "source_ip",
-    "report_key",
-    "org_name",
-    "report_id",
-    "policy_domain",
-    "begin",
-    "end",
-    "message_count",
-    "disposition",
-    "policy_dkim",
-    "policy_spf",
-    "reasons",
-    "header_from",
-    "envelope_from",
-    "envelope_to",
-    "dkim_results",
-    "spf_results",
-)
+LOOKUP_FIELDS = ("report_key", "org_name", "report_id", "policy_domain", "begin", "end", *RECORD_ATTRIBUTES)
 """The keys of every lookup row, from either store (a public contract of `dmarc lookup`)."""
 
 
@@ -67,7 +49,7 @@ def lookup_dynamodb(
     )
     for page in pages:
         for raw in page["Items"]:
-            item = {name: _plain(deserializer.deserialize(value)) for name, value in raw.items()}
+            item = {name: jsonable(deserializer.deserialize(value)) for name, value in raw.items()}
             yield {name: item.get(name) for name in LOOKUP_FIELDS}
 
 
@@ -82,7 +64,7 @@ def lookup_local(
     if not any((root / PARQUET_PREFIX / "records").glob("*/*.parquet")):
         return
     sql = f"""
-        SELECT source_ip, report_key, org_name, policy_domain, date_range_begin, date_range_end,
+        SELECT source_ip, ip_version, report_key, org_name, policy_domain, date_range_begin, date_range_end,
                message_count, disposition, policy_dkim, policy_spf, reasons, header_from, envelope_from,
                envelope_to, dkim_results, spf_results, record_index
         FROM read_parquet('{_quoted(pattern)}', hive_partitioning = true, hive_types = {{'dt': VARCHAR}})
@@ -123,13 +105,3 @@ def _quoted(path: Path) -> str:
 
 def _iso(moment: Any) -> str | None:
     return None if moment is None else moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value)
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
