@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from dmarc_cli.common import handle_errors, settings_for, store_options
-from dmarc_store.compact import compact_closed_days
+from dmarc_store.compact import LOOKBACK_DAYS, compact_closed_days
 from dmarc_store.errors import ConfigurationError
 from dmarc_store.objects import LocalObjects, Objects, S3Objects
 
@@ -19,8 +19,15 @@ from dmarc_store.objects import LocalObjects, Objects, S3Objects
 @click.option(
     "--after-days", type=click.IntRange(min=0), default=None, help="Days after which a day is closed."
 )
+@click.option(
+    "--lookback-days",
+    type=click.IntRange(min=1),
+    default=LOOKBACK_DAYS,
+    show_default=True,
+    help="How many closed days back to look (raise it once after a backfill of old reports).",
+)
 @handle_errors
-def command(store_dir: Path | None, use_aws: bool, after_days: int | None) -> None:
+def command(store_dir: Path | None, use_aws: bool, after_days: int | None, lookback_days: int) -> None:
     """Merge each closed day's per-report Parquet files into one file per table and day.
 
     Safe to run at any time and again: readers never see a row twice through the views or lose one,
@@ -33,6 +40,7 @@ def command(store_dir: Path | None, use_aws: bool, after_days: int | None) -> No
     \b
     Example:
       dmarc compact --store ./dmarc-data --after-days 2
+      dmarc compact --lookback-days 3650        # once, after backfilling years of reports
     """
     settings = settings_for(store_dir)
     objects: Objects
@@ -45,5 +53,5 @@ def command(store_dir: Path | None, use_aws: bool, after_days: int | None) -> No
     else:
         objects = LocalObjects(settings.store)
     days = settings.compact_after_days if after_days is None else after_days
-    for compaction in compact_closed_days(objects, datetime.now(UTC).date(), days):
+    for compaction in compact_closed_days(objects, datetime.now(UTC).date(), days, lookback_days):
         click.echo(json.dumps(compaction.__dict__))

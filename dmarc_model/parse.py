@@ -23,13 +23,15 @@ from lxml import etree
 from pydantic import ValidationError
 
 from dmarc_model.errors import ForbiddenXml, MalformedXml, NotAggregate, NotAReport, SchemaViolation
-from dmarc_model.models import AggregateReport, Record, RejectedRecord, ReportHeader
+from dmarc_model.models import AggregateReport, Record, RejectedRecord, ReportHeader, TokenTally
 from dmarc_model.unpack import Payload
 
 DMARC_2_NAMESPACE = "urn:ietf:params:xml:ns:dmarc-2.0"
 _TOP_LEVEL = ("{*}report_metadata", "{*}policy_published", "{*}record", "{*}version", "{*}extensions")
+_AUTH_RESULTS_LISTS = frozenset({"dkim", "spf"})
+_NOTHING_REPEATS: frozenset[str] = frozenset()
 _LIST_CHILDREN: dict[str, frozenset[str]] = {
-    "auth_results": frozenset({"dkim", "spf"}),
+    "auth_results": _AUTH_RESULTS_LISTS,
     "policy_evaluated": frozenset({"reason"}),
     "report_metadata": frozenset({"error"}),
 }
@@ -122,17 +124,18 @@ class _Reader:
 
     def records(self, stream: ReportStream) -> Iterator[Record]:
         index = 0
-        unknown: set[tuple[str, str]] = set()
+        tokens = TokenTally()
         for element in itertools.chain(self._early_records, self._next_elements()):
             if _local(element) != "record":
                 continue
             record = _record_or_rejection(element, index, stream, self.content)
             if record is not None:
-                unknown.update(record.unknown_tokens())
+                tokens.add(record)
                 yield record
             index += 1
             _free(element)
         self._early_records.clear()
+        unknown = tokens.unknown()
         unknown.update(stream.header.unknown_tokens())
         late = [w for w in self.warnings if w not in stream.warnings]
         late += [f"unknown {kind} value {value!r} kept as written" for kind, value in sorted(unknown)]
@@ -204,7 +207,8 @@ class _Reader:
                 if not checked:
                     self._check_document(element)
                     checked = True
-                if element.getparent() is not None and element.getparent().getparent() is None:
+                parent = element.getparent()  # held, so lxml hands back this one proxy for the root each time
+                if parent is not None and parent.getparent() is None:
                     yield element
             if not checked:
                 root = getattr(context, "root", None)
@@ -241,6 +245,9 @@ class _Reader:
 
 
 _LOCAL_NAMES: dict[object, str] = {}
+_LOCAL_NAMES_KEPT = 4096
+"""Local names are cached by tag; the cache starts afresh when a document with endless distinct tags
+fills it, so it stays small and the usual names come back into it."""
 
 
 def _local(element: etree._Element) -> str:
@@ -248,6 +255,8 @@ def _local(element: etree._Element) -> str:
     tag = element.tag
     name = _LOCAL_NAMES.get(tag)
     if name is None:
+        if len(_LOCAL_NAMES) >= _LOCAL_NAMES_KEPT:
+            _LOCAL_NAMES.clear()
         name = _LOCAL_NAMES[tag] = tag[tag.rfind("}") + 1 :] if isinstance(tag, str) else ""
     return name
 
@@ -271,33 +280,72 @@ _CONTAINERS = frozenset(
 def _element_value(element: etree._Element, reader: _Reader | None, name: str = "") -> Any:
     """A leaf's text (trimmed, empty as None); a container's dict by local name, lists where repeatable.
 
-    The hot path of parsing: leaves are read inline rather than by recursion.
+    The hot path of parsing, run for every element of every record: leaves are read inline rather than
+    by a call each, the checks come in the order they are most often settled, and a container with no
+    children needs no test of its own (its loop makes the empty dict).
     """
     name = name or _local(element)
     if name not in _CONTAINERS:
         return _leaf_text(element)
-    children_are_containers = name == "auth_results"
-    repeatable = _LIST_CHILDREN.get(name, frozenset())
+    if name == "auth_results":
+        return _auth_results_value(element)
+    repeatable = _LIST_CHILDREN.get(name, _NOTHING_REPEATS)
     aliases = _ALIASES.get(name)
+    local_names = _LOCAL_NAMES
     value: dict[str, Any] = {}
     for child in element:
-        child_name = _LOCAL_NAMES.get(child.tag) or _local(child)
+        try:
+            child_name = local_names[child.tag]
+        except KeyError:
+            child_name = _local(child)
         if not child_name:
             continue
         if aliases and child_name in aliases:
             child_name = _alias(child_name, aliases, value, reader)
-        if child_name == "extensions":
-            item: Any = _extension_text(child)
-        elif children_are_containers:  # <dkim> and <spf> results: leaves only
-            item = {_local(leaf): _leaf_text(leaf) for leaf in child if _local(leaf)}
-        elif child_name in _CONTAINERS:
-            item = _element_value(child, reader, child_name) if len(child) else {}
+        if child_name in _CONTAINERS:
+            item: Any = _element_value(child, reader, child_name)
+        elif child_name == "extensions":
+            item = _extension_text(child)
         elif len(child):
             item = None  # children where text belongs: only in recovered broken XML
         else:
             text = child.text
             item = (text.strip() or None) if text else None
         if child_name in repeatable:
+            value.setdefault(child_name, []).append(item)
+        else:
+            value[child_name] = item
+    return value
+
+
+def _auth_results_value(element: etree._Element) -> dict[str, Any]:
+    """<auth_results>: its <dkim> and <spf> results (lists), each a dict of its leaves' text."""
+    local_names = _LOCAL_NAMES
+    value: dict[str, Any] = {}
+    for child in element:
+        try:
+            child_name = local_names[child.tag]
+        except KeyError:
+            child_name = _local(child)
+        if not child_name:
+            continue
+        if child_name == "extensions":
+            item: Any = _extension_text(child)
+        else:
+            item = {}
+            for leaf in child:
+                try:
+                    leaf_name = local_names[leaf.tag]
+                except KeyError:
+                    leaf_name = _local(leaf)
+                if not leaf_name:
+                    continue
+                if len(leaf):
+                    item[leaf_name] = None  # children where text belongs: only in recovered broken XML
+                else:
+                    text = leaf.text
+                    item[leaf_name] = (text.strip() or None) if text else None
+        if child_name in _AUTH_RESULTS_LISTS:
             value.setdefault(child_name, []).append(item)
         else:
             value[child_name] = item
@@ -331,11 +379,13 @@ def _record_or_rejection(
     value = _element_value(element, None)
     content.update(repr(value).encode("utf-8"))
     try:
-        return Record.model_validate(value)
+        # Record.model_validate without its Python wrapper, whose argument checks we do not need
+        record: Record = Record.__pydantic_validator__.validate_python(value)
     except (ValidationError, TypeError) as error:
         reason = _describe(error) if isinstance(error, ValidationError) else str(error)
         stream.rejected.append(RejectedRecord(index=index, reason=reason, xml=_extension_text(element)))
         return None
+    return record
 
 
 def _describe(error: ValidationError) -> str:

@@ -141,3 +141,21 @@ def test_ingest_aws_without_settings_is_a_configuration_error(
     result = dmarc("ingest", "--aws", str(CORPUS / "crv__google.xml"))
     assert result.returncode == 3
     assert "DMARC_BUCKET" in result.stderr
+
+
+def test_compact_merges_days_and_the_totals_stay(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    expected = sum(
+        make_report(inputs / f"r{seed}.xml", 20, seed, "--begin", "1735689600")["message_total"]
+        for seed in range(4)
+    )
+    assert dmarc("ingest", "--json", "--store", str(store), str(inputs)).returncode == 0
+    compacted = dmarc("compact", "--store", str(store), "--after-days", "0", "--lookback-days", "10000")
+    assert compacted.returncode == 0, compacted.stderr
+    assert json.loads(compacted.stdout.splitlines()[0])["dt"] == "2025-01-01"
+    total = dmarc("query", "--store", str(store), "--format", "json", "--sql",
+                  "SELECT sum(message_count) AS messages FROM record_details")  # fmt: skip
+    assert json.loads(total.stdout) == {"messages": expected}
+    assert len(list((store / "parquet" / "records" / "dt=2025-01-01").glob("*.parquet"))) == 1
