@@ -1,9 +1,12 @@
 """Ingest cost must not grow with the data already stored.
 
-Ingests N generated reports of the same size (default 2,000 of 50 records) into the AWS store on moto
-and into the local store, and prints, for each: the median time of the first and of the last 20
-ingests and their ratio (target <= 1.2), DynamoDB write requests per record, and Parquet bytes per
-record. Absolute times on moto say little about AWS; the ratio is the point, measured in one run.
+Fills a store with N generated reports of one size (default 2,000 of 50 records, as SES-style emails),
+then times, interleaved in one window so that machine load hits both alike, 20 pairs of ingests:
+report #N+k into the full store, and a report into a brand-new empty store (the cost of a first
+report). The ratio full/empty is the figure (target <= 1.2). Done for the local store and for the AWS
+store on moto; for the latter, the time spent inside moto (an emulator, not AWS) is split from ours.
+It also prints DynamoDB write requests and items per record, and Parquet bytes per record, per report
+file and after daily compaction.
 
     .venv/bin/python benchmarks/bench_ingest.py [--reports 2000] [--records 50]
 """
@@ -18,6 +21,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -25,7 +29,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 MAKE_REPORT = REPO.parent / "shared" / "tools" / "make_report.py"
-WINDOW = 20
+PAIRS = 20
 
 
 def generate(folder: Path, reports: int, records: int) -> list[bytes]:
@@ -34,11 +38,8 @@ def generate(folder: Path, reports: int, records: int) -> list[bytes]:
     for seed in range(reports):
         out = folder / f"r{seed}.eml"
         if not out.exists():
-            subprocess.run(
-                [sys.executable, str(MAKE_REPORT), "--records", str(records), "--seed", str(seed), "--eml",
-                 "--out", str(out)],
-                check=True,
-            )  # fmt: skip
+            arguments = ["--records", str(records), "--seed", str(seed), "--eml", "--out", str(out)]
+            subprocess.run([sys.executable, str(MAKE_REPORT), *arguments], check=True)
         payloads.append(out.read_bytes())
     return payloads
 
@@ -65,98 +66,61 @@ class TimedClient:
         return timed
 
 
-def timed_ingests(
-    service: Any, payloads: list[bytes], spent: Counter[str] | None = None
-) -> list[tuple[float, float]]:
-    """(total seconds, seconds inside AWS calls) for each ingest."""
-    seconds = []
-    spent = spent if spent is not None else Counter()
-    for index, data in enumerate(payloads):
-        spent.clear()
-        start = time.perf_counter()
-        result = service.ingest(f"incoming/{index}", data)
-        seconds.append((time.perf_counter() - start, sum(spent.values())))
-        assert result.new == 1, result.as_json()
-    return seconds
+def timed_ingest(service: Any, key: str, data: bytes, spent: Counter[str]) -> tuple[float, float]:
+    """(seconds in all, seconds inside AWS calls) of one ingest of a new report."""
+    spent.clear()
+    start = time.perf_counter()
+    result = service.ingest(key, data)
+    elapsed = time.perf_counter() - start
+    assert result.new == 1, result.as_json()
+    return elapsed, sum(spent.values())
 
 
-def ratio_line(name: str, seconds: list[float]) -> str:
-    first = statistics.median(seconds[:WINDOW])
-    last = statistics.median(seconds[-WINDOW:])
+def measure(
+    fill: list[bytes], probes: list[bytes], full: Any, empty: Callable[[], Any], spent: Counter[str]
+) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
+    for index, data in enumerate(fill):
+        full.ingest(f"incoming/{index}", data)
+    into_full, into_empty = [], []
+    for index in range(PAIRS):  # interleaved: load on the machine hits both sides alike
+        into_empty.append(timed_ingest(empty(), f"incoming/probe-{index}", probes[2 * index], spent))
+        into_full.append(timed_ingest(full, f"incoming/probe-{index}", probes[2 * index + 1], spent))
+    return into_full, into_empty
+
+
+def ratio_line(name: str, full: list[float], empty: list[float], target: str = "") -> str:
+    first, last = statistics.median(empty), statistics.median(full)
     return (
-        f"{name:<24} first {WINDOW}: {first * 1000:7.1f} ms   last {WINDOW}: {last * 1000:7.1f} ms   "
-        f"ratio last/first: {last / first:5.2f}"
+        f"{name:<22} empty store: {first * 1000:7.1f} ms   full store: {last * 1000:7.1f} ms   "
+        f"ratio full/empty: {last / first:5.2f}{target}"
     )
 
 
-def bench_aws(payloads: list[bytes], records: int) -> None:
-    import boto3
-    from moto import mock_aws
-
-    os.environ.update(AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="x", AWS_DEFAULT_REGION="us-east-1")
-    sys.path.insert(0, str(REPO / "tests"))
-    from dmarc_store.aws import AwsStore
-    from dmarc_store.service import IngestService
-    from tests.aws_support import BUCKET, TABLE, create_resources
-
-    with mock_aws():
-        create_resources()
-        dynamodb = boto3.client("dynamodb")
-        s3 = boto3.client("s3")
-        calls: Counter[str] = Counter()
-        items = Counter[str]()
-
-        def count(event_name: str, params: dict[str, Any], **_: Any) -> None:
-            operation = event_name.rsplit(".", 1)[-1]
-            calls[operation] += 1
-            if operation == "BatchWriteItem":
-                items["batch_items"] += sum(len(v) for v in params["RequestItems"].values())
-
-        dynamodb.meta.events.register("provide-client-params.dynamodb.*", count)
-        spent: Counter[str] = Counter()
-        store = AwsStore(
-            s3=TimedClient(s3, spent), dynamodb=TimedClient(dynamodb, spent), bucket=BUCKET, table=TABLE
-        )
-        seconds = timed_ingests(IngestService(store), payloads, spent)
-        total_records = records * len(payloads)
-        parquet_bytes = sum(
-            obj["Size"]
-            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix="parquet/")
-            for obj in page.get("Contents", [])
-        )
-    print(
-        ratio_line("aws: our code", [total - emulator for total, emulator in seconds]) + "  (target <= 1.2)"
-    )
-    print(ratio_line("aws: inside moto", [emulator for _, emulator in seconds]) + "  (the emulator, not AWS)")
-    print(ratio_line("aws: whole ingest", [total for total, _ in seconds]))
-    singles = calls["PutItem"] + calls["UpdateItem"]
-    writes = singles + calls["BatchWriteItem"]
-    print(
-        f"           DynamoDB write requests per record: {writes / total_records:.3f} "
-        f"(BatchWriteItem {calls['BatchWriteItem']}, PutItem {calls['PutItem']}, "
-        f"UpdateItem {calls['UpdateItem']})"
-    )
-    print(f"           items written per record: {(items['batch_items'] + singles) / total_records:.3f}")
-    print(f"           Parquet bytes per record: {parquet_bytes / total_records:.1f}")
-
-
-def bench_local(payloads: list[bytes], records: int) -> None:
+def bench_local(fill: list[bytes], probes: list[bytes], records: int) -> None:
     from dmarc_store.compact import compact_closed_days
     from dmarc_store.local import LocalStore
     from dmarc_store.objects import LocalObjects
     from dmarc_store.service import IngestService
 
     with tempfile.TemporaryDirectory() as folder:
-        store = LocalStore(Path(folder))
-        seconds = timed_ingests(IngestService(store), payloads)
-        per_report = _parquet_bytes(Path(folder))
+        root = Path(folder)
+        counter = iter(range(10**6))
+        full, empty = measure(
+            fill,
+            probes,
+            IngestService(LocalStore(root / "full")),
+            lambda: IngestService(LocalStore(root / f"empty-{next(counter)}")),
+            Counter(),
+        )
+        stored = root / "full"
+        per_report = _parquet_bytes(stored)
         # the generated reports all begin on 2025-01-01: close that day
-        compact_closed_days(LocalObjects(Path(folder)), date(2025, 1, 3), after_days=1)
-        compacted = _parquet_bytes(Path(folder))
-    total_records = records * len(payloads)
-    print(ratio_line("local: whole ingest", [total for total, _ in seconds]) + "  (target <= 1.2)")
+        compact_closed_days(LocalObjects(stored), date(2025, 1, 3), after_days=1)
+        compacted = _parquet_bytes(stored)
+    total_records = records * (len(fill) + PAIRS)
+    print(ratio_line("local", [t for t, _ in full], [t for t, _ in empty], "  (target <= 1.2)"))
     print(
-        f"           Parquet bytes per record: {per_report / total_records:.1f} as one file per report, "
+        f"{'':22} Parquet bytes per record: {per_report / total_records:.1f} as one file per report, "
         f"{compacted / total_records:.1f} after daily compaction"
     )
 
@@ -165,21 +129,79 @@ def _parquet_bytes(folder: Path) -> int:
     return sum(path.stat().st_size for path in (folder / "parquet").rglob("*.parquet"))
 
 
+def bench_aws(fill: list[bytes], probes: list[bytes], records: int) -> None:
+    import boto3
+    from moto import mock_aws
+
+    os.environ.update(AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="x", AWS_DEFAULT_REGION="us-east-1")
+    from dmarc_store.aws import AwsStore
+    from dmarc_store.service import IngestService
+    from tests.aws_support import create_table
+
+    with mock_aws():
+        dynamodb, s3 = boto3.client("dynamodb"), boto3.client("s3")
+        calls: Counter[str] = Counter()
+        items: Counter[str] = Counter()
+
+        def count(event_name: str, params: dict[str, Any], **_: Any) -> None:
+            operation = event_name.rsplit(".", 1)[-1]
+            calls[operation] += 1
+            if operation == "BatchWriteItem":
+                items["batch"] += sum(len(v) for v in params["RequestItems"].values())
+
+        dynamodb.meta.events.register("provide-client-params.dynamodb.*", count)
+        spent: Counter[str] = Counter()
+        counter = iter(range(10**6))
+
+        def store(name: str) -> IngestService:
+            s3.create_bucket(Bucket=name)
+            create_table(dynamodb, name)
+            timed_s3, timed_dynamodb = TimedClient(s3, spent), TimedClient(dynamodb, spent)
+            return IngestService(AwsStore(s3=timed_s3, dynamodb=timed_dynamodb, bucket=name, table=name))
+
+        full, empty = measure(
+            fill, probes, store("dmarc-full"), lambda: store(f"dmarc-empty-{next(counter)}"), spent
+        )
+        objects = [
+            obj["Size"]
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket="dmarc-full", Prefix="parquet/")
+            for obj in page.get("Contents", [])
+        ]
+    ours = ([t - m for t, m in full], [t - m for t, m in empty])
+    print(ratio_line("aws: our code", *ours, "  (target <= 1.2)"))
+    print(ratio_line("aws: inside moto", [m for _, m in full], [m for _, m in empty], "  (the emulator)"))
+    print(ratio_line("aws: whole ingest", [t for t, _ in full], [t for t, _ in empty]))
+    reports = len(fill) + 2 * PAIRS
+    total_records = records * reports
+    singles = calls["PutItem"] + calls["UpdateItem"]
+    writes = singles + calls["BatchWriteItem"]
+    print(
+        f"{'':22} DynamoDB write requests per record: {writes / total_records:.3f} "
+        f"({calls['BatchWriteItem'] / reports:.1f} BatchWriteItem, {calls['PutItem'] / reports:.1f} PutItem, "
+        f"{calls['UpdateItem'] / reports:.1f} UpdateItem per report); "
+        f"items written per record: {(items['batch'] + singles) / total_records:.3f}"
+    )
+    per_record = sum(objects) / (records * (len(fill) + PAIRS))
+    print(f"{'':22} Parquet bytes per record: {per_record:.1f} (one file per report)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--reports", type=int, default=2000)
+    parser.add_argument("--reports", type=int, default=2000, help="reports in the full store")
     parser.add_argument("--records", type=int, default=50)
     parser.add_argument("--cache", type=Path, default=REPO / ".benchmarks-data" / "ingest")
     args = parser.parse_args()
-    args.cache.mkdir(parents=True, exist_ok=True)
     folder = args.cache / f"{args.records}"
-    folder.mkdir(exist_ok=True)
-    payloads = generate(folder, args.reports, args.records)
-    print(f"{args.reports} reports of {args.records} records each (SES-style emails, gzip)")
-    bench_local(payloads, args.records)
-    bench_aws(payloads, args.records)
+    folder.mkdir(parents=True, exist_ok=True)
+    payloads = generate(folder, args.reports + 2 * PAIRS, args.records)
+    fill, probes = payloads[: args.reports], payloads[args.reports :]
+    print(
+        f"{args.reports} reports of {args.records} records each in the full store; {PAIRS} interleaved pairs"
+    )
+    bench_local(fill, probes, args.records)
+    bench_aws(fill, probes, args.records)
 
 
 if __name__ == "__main__":
