@@ -146,9 +146,8 @@ class IngestService:
             stored = self._store(prepared, found.location, conflicts)
             result.reports.append(stored)
             if prepared.rejected and stored.outcome == "new":
-                rejected.append(
-                    {"report_key": prepared.report_key, "records": [r.__dict__ for r in prepared.rejected]}
-                )
+                kept_aside = [record.model_dump() for record in prepared.rejected]
+                rejected.append({"report_key": prepared.report_key, "records": kept_aside})
         self._quarantine(result, data, conflicts, rejected)
         return result
 
