@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
+from dmarc_model.rows import reports_table
 from dmarc_store.dynamo_items import completion_attributes, meta_item, record_items, report_pk
 from dmarc_store.errors import TransientStoreError
 from dmarc_store.layout import parquet_bytes, parquet_key, quarantine_key
@@ -113,8 +114,6 @@ class AwsStore(Store):
         return dict(response["Item"])
 
     def write(self, report: PreparedReport) -> None:
-        from dmarc_model.rows import reports_table
-
         self._put(parquet_key("records", report.dt, report.report_key), parquet_bytes(report.records))
         self._put(
             parquet_key("reports", report.dt, report.report_key),

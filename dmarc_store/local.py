@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from dmarc_model.rows import reports_table
 from dmarc_store.layout import parquet_bytes, parquet_key, quarantine_key
 from dmarc_store.store import CLAIM_LEASE_SECONDS, Claim, ClaimOutcome, PreparedReport, Store
 
@@ -98,8 +99,6 @@ class LocalStore(Store):
         return Claim(ClaimOutcome.RESUME, source_key)
 
     def write(self, report: PreparedReport) -> None:
-        from dmarc_model.rows import reports_table
-
         records_path = self.root / parquet_key("records", report.dt, report.report_key)
         write_atomically(records_path, parquet_bytes(report.records))
         reports_path = self.root / parquet_key("reports", report.dt, report.report_key)

@@ -60,43 +60,44 @@ def lookup_local(
     import duckdb
 
     canonical = normalise_ip(ip)
-    pattern = root / PARQUET_PREFIX / "records" / "*" / "*.parquet"
-    if not any((root / PARQUET_PREFIX / "records").glob("*/*.parquet")):
+    if not any((root / PARQUET_PREFIX / "reports").glob("*/*.parquet")):
         return
+    records = _quoted(root / PARQUET_PREFIX / "records" / "*" / "*.parquet")
+    reports = _quoted(root / PARQUET_PREFIX / "reports" / "*" / "*.parquet")
+    hive = "hive_partitioning = true, hive_types = {'dt': VARCHAR}"
     sql = f"""
-        SELECT source_ip, ip_version, report_key, org_name, policy_domain, date_range_begin, date_range_end,
-               message_count, disposition, policy_dkim, policy_spf, reasons, header_from, envelope_from,
-               envelope_to, dkim_results, spf_results, record_index
-        FROM read_parquet('{_quoted(pattern)}', hive_partitioning = true, hive_types = {{'dt': VARCHAR}})
-        WHERE source_ip = ? AND dt BETWEEN ? AND ?
-        QUALIFY row_number() OVER (PARTITION BY report_key, record_index) = 1
+        WITH matched AS (
+            SELECT source_ip, ip_version, report_key, org_name, policy_domain, date_range_begin,
+                   date_range_end, message_count, disposition, policy_dkim, policy_spf, reasons, header_from,
+                   envelope_from, envelope_to, dkim_results, spf_results, record_index
+            FROM read_parquet('{records}', {hive})
+            WHERE source_ip = $ip AND dt BETWEEN $low AND $high
+            QUALIFY row_number() OVER (PARTITION BY report_key, record_index) = 1
+        ),
+        report_ids AS (
+            SELECT DISTINCT report_key, report_id FROM read_parquet('{reports}', {hive})
+            WHERE dt BETWEEN $low AND $high
+        )
+        SELECT matched.*, report_ids.report_id
+        FROM matched LEFT JOIN report_ids USING (report_key)
         ORDER BY date_range_begin, policy_domain, report_key, record_index
-    """  # noqa: S608 - the only interpolation is our own store path, quoted
-    low = since.isoformat() if since else "0000-00-00"
-    high = until.isoformat() if until else "9999-99-99"
+    """  # noqa: S608 - the only interpolation is our own store paths, quoted
+    parameters = {
+        "ip": canonical,
+        "low": since.isoformat() if since else "0000-00-00",
+        "high": until.isoformat() if until else "9999-99-99",
+    }
     with duckdb.connect() as connection:
         connection.execute("SET TimeZone = 'UTC'")
-        rows = connection.execute(sql, [canonical, low, high]).fetchall()
+        rows = connection.execute(sql, parameters).fetchall()
         names = [column[0] for column in connection.description or []]
-    report_ids = _report_ids(root)
     for values in rows:
         row = dict(zip(names, values, strict=True))
         yield {
             **{name: row.get(name) for name in LOOKUP_FIELDS},
-            "report_id": report_ids.get(row["report_key"]),
             "begin": _iso(row["date_range_begin"]),
             "end": _iso(row["date_range_end"]),
         }
-
-
-def _report_ids(root: Path) -> dict[str, str]:
-    import duckdb
-
-    pattern = root / PARQUET_PREFIX / "reports" / "*" / "*.parquet"
-    sql = f"SELECT DISTINCT report_key, report_id FROM read_parquet('{_quoted(pattern)}')"  # noqa: S608
-    with duckdb.connect() as connection:
-        rows = connection.execute(sql).fetchall()
-    return dict(rows)
 
 
 def _quoted(path: Path) -> str:

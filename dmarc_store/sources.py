@@ -3,6 +3,7 @@ their messages, Maildir folders read message by message (their tmp/ skipped: mai
 
 from __future__ import annotations
 
+import functools
 import mailbox
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,7 +24,8 @@ class Source:
     def read(self) -> bytes:
         if self.mbox_index is None:
             return self.path.read_bytes()
-        return mailbox.mbox(self.path, create=False).get_bytes(_mbox_keys(self.path)[self.mbox_index])
+        box = _open_mbox(self.path, self.path.stat().st_mtime_ns)
+        return box.get_bytes(list(box.keys())[self.mbox_index])
 
 
 def iter_sources(paths: tuple[Path, ...] | list[Path]) -> Iterator[Source]:
@@ -64,7 +66,13 @@ def is_mbox(path: Path) -> bool:
 
 
 def _mbox_keys(path: Path) -> list[str]:
-    return list(mailbox.mbox(path, create=False).keys())
+    return list(_open_mbox(path, path.stat().st_mtime_ns).keys())
+
+
+@functools.lru_cache(maxsize=2)
+def _open_mbox(path: Path, mtime_ns: int) -> mailbox.mbox:
+    """One scan of an mbox for all its messages; the mtime in the key makes a changed file read anew."""
+    return mailbox.mbox(path, create=False)
 
 
 def _hidden(relative: Path) -> bool:
