@@ -97,10 +97,10 @@ def ratio_line(name: str, full: list[float], empty: list[float], target: str = "
 
 
 def bench_local(fill: list[bytes], probes: list[bytes], records: int) -> None:
+    from dmarc_store.backends.local import LocalStore
+    from dmarc_store.backends.objects import LocalObjects
     from dmarc_store.compact import compact_closed_days
-    from dmarc_store.local import LocalStore
-    from dmarc_store.objects import LocalObjects
-    from dmarc_store.service import IngestService
+    from dmarc_store.ingest.service import IngestService
 
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
@@ -134,8 +134,8 @@ def bench_aws(fill: list[bytes], probes: list[bytes], records: int) -> None:
     from moto import mock_aws
 
     os.environ.update(AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="x", AWS_DEFAULT_REGION="us-east-1")
-    from dmarc_store.aws import AwsStore
-    from dmarc_store.service import IngestService
+    from dmarc_store.backends.aws import AwsStore
+    from dmarc_store.ingest.service import IngestService
     from tests.aws_support import create_table
 
     with mock_aws():

@@ -9,9 +9,9 @@ from pathlib import Path
 import click
 
 from dmarc_cli.common import handle_errors, settings_for, store_options
+from dmarc_store.backends.objects import LocalObjects, Objects, S3Objects
 from dmarc_store.compact import LOOKBACK_DAYS, compact_closed_days
 from dmarc_store.errors import ConfigurationError
-from dmarc_store.objects import LocalObjects, Objects, S3Objects
 
 
 @click.command("compact")

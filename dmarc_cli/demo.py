@@ -23,10 +23,10 @@ from rich.console import Console
 from rich.table import Table
 
 from dmarc_cli.ingest_cmd import print_summary
-from dmarc_store.batch import ingest_sources
-from dmarc_store.local import LocalStore
-from dmarc_store.service import IngestService
-from dmarc_store.sources import iter_sources
+from dmarc_cli.sources import iter_sources
+from dmarc_store.backends.local import LocalStore
+from dmarc_store.ingest.batch import ingest_sources
+from dmarc_store.ingest.service import IngestService
 
 MARKER = ".dmarc-demo-store"
 CORPUS_NOTES = frozenset({"SOURCES.md", "expected.json"})
@@ -116,8 +116,8 @@ def _cell(value: object) -> str:
 
 
 def _write_report(store: Path, html: Path) -> None:
+    from dmarc_report import ReportOptions, load_report_data, render_html
     from dmarc_store.query import DuckDBQueryRunner
-    from dmarc_store.report import ReportOptions, load_report_data, render_html
 
     runner = DuckDBQueryRunner(store)
     try:

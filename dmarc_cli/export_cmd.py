@@ -62,7 +62,7 @@ def command(csv_path: Path, table: str, store_dir: Path | None, use_aws: bool) -
       dmarc export --csv - | head
       dmarc export --csv records.csv --aws
     """
-    from dmarc_store.export import Table, write_csv
+    from dmarc_cli.export import Table, write_csv
     from dmarc_store.query import QueryError
 
     chosen: Table = "reports" if table == "reports" else "records"

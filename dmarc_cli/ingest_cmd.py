@@ -9,10 +9,10 @@ from pathlib import Path
 import click
 
 from dmarc_cli.common import EXIT_FAILED, EXIT_OK, handle_errors, settings_for, store_options
-from dmarc_store.batch import BatchSummary, ingest_sources
-from dmarc_store.service import IngestResult, IngestService
-from dmarc_store.sources import Source, iter_sources
-from dmarc_store.stores import aws_store, ingest_service, local_store
+from dmarc_cli.sources import Source, iter_sources
+from dmarc_store.connect import aws_store, ingest_service, local_store
+from dmarc_store.ingest.batch import BatchSummary, ingest_sources
+from dmarc_store.ingest.service import IngestResult, IngestService
 
 
 @click.command("ingest")

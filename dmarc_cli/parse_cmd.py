@@ -9,9 +9,9 @@ from typing import Any
 
 import click
 
+from dmarc_cli.sources import Source, iter_sources
 from dmarc_model.digest import ReportDigest, digest_input
 from dmarc_model.errors import InputRefused
-from dmarc_store.sources import Source, iter_sources
 
 
 @click.command("parse")

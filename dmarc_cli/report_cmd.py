@@ -18,7 +18,7 @@ from dmarc_cli.common import (
 )
 
 if TYPE_CHECKING:
-    from dmarc_store.report import ReportData
+    from dmarc_report import ReportData
 
 
 class Days(click.ParamType):  # type: ignore[type-arg]
@@ -92,8 +92,8 @@ def command(
       dmarc report --html backfill.html --days all --store /srv/dmarc
       dmarc report --html - --aws > report.html
     """
+    from dmarc_report import ReportOptions, load_report_data, render_html
     from dmarc_store.query import QueryError
-    from dmarc_store.report import ReportOptions, load_report_data, render_html
 
     check_output_folder(html_path)
     runner, where = open_runner(store_dir, use_aws)
@@ -113,7 +113,7 @@ def command(
 
 
 def _summary(data: ReportData, target: str) -> str:
-    from dmarc_store.report.text import count, plural
+    from dmarc_report.text import count, plural
 
     if data.empty:
         hint = " (try --days all)" if data.stored else " (ingest reports first: dmarc ingest PATH)"

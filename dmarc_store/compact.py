@@ -24,8 +24,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from dmarc_model.schema import SCHEMAS
+from dmarc_store.backends.objects import Objects
 from dmarc_store.layout import TABLES, parquet_bytes, partition_prefix
-from dmarc_store.objects import Objects
 
 COMPACTED_PREFIX = "compacted-"
 LOOKBACK_DAYS = 30

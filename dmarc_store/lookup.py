@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dmarc_model.models import canonical_ip
-from dmarc_store.dynamo_items import BY_SOURCE_IP, RECORD_ATTRIBUTES, ip_pk
+from dmarc_store.backends.dynamo_items import BY_SOURCE_IP, RECORD_ATTRIBUTES, ip_pk
 from dmarc_store.jsonable import jsonable
 from dmarc_store.layout import PARQUET_PREFIX
 

@@ -1,7 +1,7 @@
 """CloudFormation custom resource `Custom::AthenaViews`: installs the views of athena_queries/views.
 
 The work (running the DDL, answering CloudFormation on its pre-signed URL, always) is in
-`dmarc_store.athena_views`; this is the Lambda entry point.
+`handlers.athena_views`; this is the Lambda entry point.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 
 import boto3
 
-from dmarc_store.athena_views import SAFETY_MARGIN_MS, Context, handle, logger, put_response
+from handlers.athena_views import SAFETY_MARGIN_MS, Context, handle, logger, put_response
 
 __all__ = ["SAFETY_MARGIN_MS", "handle", "handler", "put_response"]
 

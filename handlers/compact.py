@@ -9,9 +9,9 @@ import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from dmarc_store.backends.objects import S3Objects
 from dmarc_store.compact import compact_closed_days
 from dmarc_store.errors import ConfigurationError
-from dmarc_store.objects import S3Objects
 from dmarc_store.settings import get_settings
 
 logger = Logger(service="dmarc-compact")

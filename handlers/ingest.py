@@ -16,10 +16,10 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from dmarc_store.s3_events import object_keys
-from dmarc_store.service import IngestResult, IngestService
+from dmarc_store.connect import aws_store, ingest_service
+from dmarc_store.ingest.s3_events import object_keys
+from dmarc_store.ingest.service import IngestResult, IngestService
 from dmarc_store.settings import get_settings
-from dmarc_store.stores import aws_store, ingest_service
 
 logger = Logger(service="dmarc-ingest")
 metrics = Metrics(namespace="DmarcReports", service="ingest")

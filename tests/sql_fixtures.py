@@ -36,12 +36,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from dmarc_model.errors import InputRefused
+from dmarc_model.prepare import PreparedReport, prepare_report
 from dmarc_model.schema import SCHEMAS
 from dmarc_model.unpack import Payload, unpack
-from dmarc_store.local import LocalStore
+from dmarc_store.backends.local import LocalStore
 from dmarc_store.query import DuckDBQueryRunner
-from dmarc_store.service import prepare_report
-from dmarc_store.store import PreparedReport
 from tests.helpers import CORPUS, MAKE_REPORT, SHARED
 
 YEAR_DOMAINS = ("example.com", "example.org", "example.net")

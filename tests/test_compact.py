@@ -12,10 +12,10 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
+from dmarc_store.backends.local import LocalStore
+from dmarc_store.backends.objects import LocalObjects, Objects, S3Objects
 from dmarc_store.compact import closed_days, compact_closed_days, compact_day
-from dmarc_store.local import LocalStore
-from dmarc_store.objects import LocalObjects, Objects, S3Objects
-from dmarc_store.service import IngestService
+from dmarc_store.ingest.service import IngestService
 from tests.helpers import make_report
 
 DAY = date(2025, 1, 1)
@@ -125,7 +125,7 @@ def test_only_closed_days_within_the_lookback_are_compacted() -> None:
 def test_compaction_on_s3_keeps_totals_and_leaves_one_file(tmp_path: Path) -> None:
     import boto3
 
-    from dmarc_store.aws import AwsStore
+    from dmarc_store.backends.aws import AwsStore
     from tests import aws_support as kit
 
     s3 = boto3.client("s3", region_name=kit.REGION)

@@ -18,8 +18,8 @@ from click.testing import CliRunner, Result
 from hypothesis import given
 from hypothesis import strategies as st
 
+from dmarc_cli.export import FORMULA_TRIGGERS, cell, neutralise
 from dmarc_cli.main import cli
-from dmarc_store.export import FORMULA_TRIGGERS, cell, neutralise
 from tests.support.report_store import (
     CONTACT_INFO,
     FORMULA_DOMAIN,

@@ -14,8 +14,8 @@ pytestmark = pytest.mark.usefixtures("aws")
 
 
 def _ingest(tmp_path: Path, seeds: range, begin: int = 1735689600) -> int:
+    from dmarc_store.connect import aws_store, ingest_service
     from dmarc_store.settings import get_settings
-    from dmarc_store.stores import aws_store, ingest_service
 
     service = ingest_service(aws_store(get_settings()), get_settings())
     total = 0

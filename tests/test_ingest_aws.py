@@ -18,9 +18,9 @@ import pyarrow.parquet as pq
 import pytest
 from botocore.exceptions import ClientError
 
-from dmarc_store.aws import AwsStore
+from dmarc_store.backends.aws import AwsStore
 from dmarc_store.errors import TransientStoreError
-from dmarc_store.service import IngestService
+from dmarc_store.ingest.service import IngestService
 from tests import aws_support as aws_kit
 from tests import hostile
 from tests.helpers import ACCEPT_VERDICTS, CORPUS, expected_files, make_report
@@ -113,8 +113,8 @@ def test_url_encoded_key_with_spaces_is_decoded(
 
 
 def _service() -> IngestService:
+    from dmarc_store.connect import aws_store, ingest_service
     from dmarc_store.settings import get_settings
-    from dmarc_store.stores import aws_store, ingest_service
 
     settings = get_settings()
     return ingest_service(aws_store(settings), settings)

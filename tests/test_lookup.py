@@ -8,9 +8,9 @@ from pathlib import Path
 import boto3
 import pytest
 
-from dmarc_store.local import LocalStore
+from dmarc_store.backends.local import LocalStore
+from dmarc_store.ingest.service import IngestService
 from dmarc_store.lookup import LOOKUP_FIELDS, lookup_dynamodb, lookup_local
-from dmarc_store.service import IngestService
 from tests import aws_support as kit
 from tests import hostile
 
@@ -37,8 +37,8 @@ def _ingest_three(service: IngestService) -> None:
 
 @pytest.mark.usefixtures("aws")
 def test_dynamodb_lookup_uses_the_index_and_filters_by_date() -> None:
+    from dmarc_store.connect import aws_store
     from dmarc_store.settings import get_settings
-    from dmarc_store.stores import aws_store
 
     _ingest_three(IngestService(aws_store(get_settings())))
     dynamodb = boto3.client("dynamodb", region_name=kit.REGION)

@@ -21,7 +21,7 @@ from click.testing import CliRunner, Result
 from lxml.html import HtmlElement
 
 from dmarc_cli.main import cli
-from dmarc_store.report.text import count, day, esc, percent, shorten
+from dmarc_report.text import count, day, esc, percent, shorten
 from tests.support.chromium import Browser, Run, chromium, pdf_pages, png_facts
 from tests.support.report_store import (
     HOSTILE_DOMAIN,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from dmarc_store.s3_events import object_keys
+from dmarc_store.ingest.s3_events import object_keys
 from tests.aws_support import s3_test_event_message, sqs_event
 
 

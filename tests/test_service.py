@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from dmarc_store.local import LocalStore
-from dmarc_store.service import IngestService
+from dmarc_store.backends.local import LocalStore
+from dmarc_store.ingest.service import IngestService
 from tests.helpers import CORPUS
 
 

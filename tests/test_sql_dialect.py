@@ -1,4 +1,4 @@
-"""dmarc_store.sql_dialect: Athena SQL on DuckDB gives Athena's answers, or is refused."""
+"""dmarc_store.query.sql_dialect: Athena SQL on DuckDB gives Athena's answers, or is refused."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import duckdb
 import pytest
 import sqlglot
 
-from dmarc_store.sql_dialect import (
+from dmarc_store.query.sql_dialect import (
     UNTRANSLATABLE,
     SqlSyntaxError,
     UntranslatableSqlError,

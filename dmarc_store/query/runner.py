@@ -5,7 +5,7 @@ Both runners take Athena SQL from ``athena_queries`` (or ad hoc) and return a ``
     DuckDBQueryRunner(store_root)       tables ``reports`` and ``records`` read the Parquet of the local store
                                         (``<root>/parquet/<table>/dt=YYYY-MM-DD/*.parquet``) with ``dt`` a
                                         string as in Glue; the views are created from athena_queries/views;
-                                        SQL is translated by ``dmarc_store.sql_dialect``; TimeZone is UTC.
+                                        SQL is translated by ``sql_dialect``; TimeZone is UTC.
     AthenaQueryRunner(boto3_session=...) the SQL as written, in the stack's database and workgroup, saved
                                         query parameters sent as Athena execution parameters.
 
@@ -31,7 +31,7 @@ import pyarrow as pa
 
 import athena_queries
 from athena_queries import ParameterError, ParameterValue, SavedQuery, UnknownQueryError
-from dmarc_store import sql_dialect
+from dmarc_store.query import sql_dialect
 
 if TYPE_CHECKING:
     import boto3

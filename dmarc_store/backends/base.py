@@ -1,4 +1,4 @@
-"""The store interface the ingest service writes through, with one implementation per backend.
+"""The store interface the ingest service writes through, with the claim decided once, here.
 
 The exactly-once protocol, in the store's words:
 
@@ -15,20 +15,30 @@ The exactly-once protocol, in the store's words:
 Taking over a claim is itself conditional on the `claimed_at` that was read, so of two workers that
 find the same released claim only one resumes it; the other is BUSY.
 
-`AwsStore` does this on DynamoDB and S3, `LocalStore` on SQLite and a folder.
+`Store.claim` makes that decision (`decide_claim`, pure) for every backend; a backend does only the
+I/O: `_insert_pending` (a conditional insert that returns what was there) and `_take_over` (a
+conditional update). `AwsStore` does it on DynamoDB and S3, `LocalStore` on SQLite and a folder.
 """
 
 from __future__ import annotations
 
 import enum
+import time
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass
 from typing import Any
 
-import pyarrow as pa
+from dmarc_model.prepare import PreparedReport
 
-from dmarc_model.models import RejectedRecord
+__all__ = [
+    "CLAIM_LEASE_SECONDS",
+    "Claim",
+    "ClaimOutcome",
+    "ClaimState",
+    "PreparedReport",
+    "Store",
+    "decide_claim",
+]
 
 CLAIM_LEASE_SECONDS = 600
 """How long a PENDING claim holds off other workers: longer than one ingest may take (the Lambda's
@@ -50,39 +60,53 @@ class Claim:
     """For DUPLICATE and CONFLICT: the source the stored report came from."""
 
 
-@dataclass
-class PreparedReport:
-    """One parsed report, ready to store: its identity, its rows, and what was kept aside."""
+@dataclass(frozen=True)
+class ClaimState:
+    """A report's META entry as a backend found it when its claim was refused."""
 
-    report_key: str
+    status: str
+    """PENDING or COMPLETE."""
     content_sha256: str
     source_key: str
-    day: date
-    report: dict[str, Any]
-    """The `reports` row."""
-    records: pa.Table
-    """The `records` rows, in RECORDS_SCHEMA."""
-    rejected: list[RejectedRecord] = field(default_factory=list)
-
-    @property
-    def dt(self) -> str:
-        return self.day.isoformat()
+    claimed_at: float
 
 
-@dataclass(frozen=True)
-class Quarantine:
-    """A refused piece of an input, with the stable reason and what was found around it."""
-
-    reason: str
-    detail: str
-    location: str
+def decide_claim(existing: ClaimState, content_sha256: str, now: float, lease_seconds: float) -> ClaimOutcome:
+    """What a second claim on a stored identity means; RESUME here still needs the conditional take-over."""
+    if existing.content_sha256 != content_sha256:
+        return ClaimOutcome.CONFLICT
+    if existing.status == "COMPLETE":
+        return ClaimOutcome.DUPLICATE
+    if now - existing.claimed_at < lease_seconds:
+        return ClaimOutcome.BUSY
+    return ClaimOutcome.RESUME
 
 
 class Store(ABC):
     """Where reports go: one implementation per backend (AWS, local folder)."""
 
+    lease_seconds: float = CLAIM_LEASE_SECONDS
+
+    def claim(self, report: PreparedReport) -> Claim:
+        now = self._now()
+        existing = self._insert_pending(report, now)
+        if existing is None:
+            return Claim(ClaimOutcome.NEW)
+        outcome = decide_claim(existing, report.content_sha256, now, self.lease_seconds)
+        if outcome is ClaimOutcome.RESUME and not self._take_over(report, existing.claimed_at, now):
+            outcome = ClaimOutcome.BUSY  # another worker resumed it first
+        return Claim(outcome, existing.source_key)
+
+    def _now(self) -> float:
+        return time.time()
+
     @abstractmethod
-    def claim(self, report: PreparedReport) -> Claim: ...
+    def _insert_pending(self, report: PreparedReport, now: float) -> ClaimState | None:
+        """Insert META as PENDING, claimed at `now`, unless it exists: then return what is there."""
+
+    @abstractmethod
+    def _take_over(self, report: PreparedReport, seen_claimed_at: float, now: float) -> bool:
+        """Claim a PENDING entry whose `claimed_at` is still `seen_claimed_at`; False when another won."""
 
     @abstractmethod
     def write(self, report: PreparedReport) -> None: ...

@@ -73,7 +73,7 @@ class LocalObjects(Objects):
         return (self.root / key).read_bytes()
 
     def put(self, key: str, data: bytes) -> None:
-        from dmarc_store.local import write_atomically
+        from dmarc_store.backends.local import write_atomically
 
         write_atomically(self.root / key, data)
 

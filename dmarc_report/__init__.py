@@ -9,7 +9,7 @@ what the saved queries answer. ``render_html`` is pure: data in, text out.
 
 from __future__ import annotations
 
-from dmarc_store.report.data import ReportData, ReportOptions, load_report_data
-from dmarc_store.report.page import render_html
+from dmarc_report.data import ReportData, ReportOptions, load_report_data
+from dmarc_report.page import render_html
 
 __all__ = ["ReportData", "ReportOptions", "load_report_data", "render_html"]

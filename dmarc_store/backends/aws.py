@@ -19,10 +19,10 @@ from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
 from dmarc_model.rows import reports_table
-from dmarc_store.dynamo_items import completion_attributes, meta_item, record_items, report_pk
+from dmarc_store.backends.base import CLAIM_LEASE_SECONDS, ClaimState, PreparedReport, Store
+from dmarc_store.backends.dynamo_items import completion_attributes, meta_item, record_items, report_pk
 from dmarc_store.errors import TransientStoreError
 from dmarc_store.layout import parquet_bytes, parquet_key, quarantine_key
-from dmarc_store.store import CLAIM_LEASE_SECONDS, Claim, ClaimOutcome, PreparedReport, Store
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -59,32 +59,31 @@ class AwsStore(Store):
 
     # --- claim, write, complete ------------------------------------------------------------------------
 
-    def claim(self, report: PreparedReport) -> Claim:
-        now = int(time.time())
+    def _now(self) -> float:
+        return float(int(time.time()))
+
+    def _insert_pending(self, report: PreparedReport, now: float) -> ClaimState | None:
         try:
             self.dynamodb.put_item(
                 TableName=self.table,
-                Item=to_attribute_values(meta_item(report, status="PENDING", claimed_at=now)),
+                Item=to_attribute_values(meta_item(report, status="PENDING", claimed_at=int(now))),
                 ConditionExpression="attribute_not_exists(PK)",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
-            return Claim(ClaimOutcome.NEW)
+            return None
         except ClientError as error:
             if _code(error) != "ConditionalCheckFailedException":
                 raise
             returned: Any = error.response.get("Item")
             existing: dict[str, Any] = returned or self._meta(report.report_key)
-        return self._decide(report, existing, now)
+        return ClaimState(
+            status=existing["status"]["S"],
+            content_sha256=existing["content_sha256"]["S"],
+            source_key=existing["source_key"]["S"],
+            claimed_at=float(existing["claimed_at"]["N"]),
+        )
 
-    def _decide(self, report: PreparedReport, existing: dict[str, Any], now: int) -> Claim:
-        source = existing["source_key"]["S"]
-        if existing["content_sha256"]["S"] != report.content_sha256:
-            return Claim(ClaimOutcome.CONFLICT, source)
-        if existing["status"]["S"] == "COMPLETE":
-            return Claim(ClaimOutcome.DUPLICATE, source)
-        claimed_at = int(existing["claimed_at"]["N"])
-        if now - claimed_at < self.lease_seconds:
-            return Claim(ClaimOutcome.BUSY, source)
+    def _take_over(self, report: PreparedReport, seen_claimed_at: float, now: float) -> bool:
         try:
             self.dynamodb.update_item(
                 TableName=self.table,
@@ -94,16 +93,16 @@ class AwsStore(Store):
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues={
                     ":source": {"S": report.source_key},
-                    ":now": {"N": str(now)},
+                    ":now": {"N": str(int(now))},
                     ":pending": {"S": "PENDING"},
-                    ":seen": {"N": str(claimed_at)},
+                    ":seen": {"N": str(int(seen_claimed_at))},
                 },
             )
         except ClientError as error:
             if _code(error) == "ConditionalCheckFailedException":
-                return Claim(ClaimOutcome.BUSY, source)  # another worker resumed it first
+                return False
             raise
-        return Claim(ClaimOutcome.RESUME, source)
+        return True
 
     def _meta(self, report_key: str) -> dict[str, Any]:
         response = self.dynamodb.get_item(

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from dmarc_store.backends.local import LocalStore
 from dmarc_store.errors import ConfigurationError
-from dmarc_store.local import LocalStore
-from dmarc_store.service import IngestService
+from dmarc_store.ingest.service import IngestService
 from dmarc_store.settings import Settings
 
 
@@ -15,7 +15,7 @@ def aws_store(settings: Settings, session: Any = None) -> Any:
     """The AWS store named by DMARC_BUCKET and DMARC_TABLE; AWS_ENDPOINT_URL is honoured by boto3."""
     import boto3
 
-    from dmarc_store.aws import AwsStore
+    from dmarc_store.backends.aws import AwsStore
 
     if not settings.bucket or not settings.table:
         raise ConfigurationError("the AWS store needs DMARC_BUCKET and DMARC_TABLE to be set")

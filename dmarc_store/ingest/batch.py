@@ -8,9 +8,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from dmarc_cli.sources import Source
 from dmarc_store.errors import TransientStoreError
-from dmarc_store.service import IngestResult, IngestService
-from dmarc_store.sources import Source
+from dmarc_store.ingest.service import IngestResult, IngestService
 
 RETRY_SECONDS = 120.0
 """How long to keep retrying one object that another process is writing (a ReportBusy)."""

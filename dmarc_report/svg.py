@@ -11,7 +11,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from dmarc_store.report.text import compact, esc, shorten
+from dmarc_report.text import compact, esc, shorten
 
 __all__ = ["Column", "Row", "Segment", "bar_chart", "column_chart", "legend", "nice_ticks", "rate_chart"]
 

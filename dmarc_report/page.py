@@ -11,9 +11,9 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import date, timedelta
 from itertools import count as counter
 
-from dmarc_store.report import svg
-from dmarc_store.report.data import CATEGORIES, DomainReport, ReportData
-from dmarc_store.report.text import DASH, count, day, day_short, esc, month, percent, plural, shorten
+from dmarc_report import svg
+from dmarc_report.data import CATEGORIES, DomainReport, ReportData
+from dmarc_report.text import DASH, count, day, day_short, esc, month, percent, plural, shorten
 
 __all__ = ["render_html"]
 

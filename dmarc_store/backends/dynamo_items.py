@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from dmarc_store.store import PreparedReport
+from dmarc_model.prepare import PreparedReport
 
 BY_SOURCE_IP = "by-source-ip"
 BY_DOMAIN = "by-domain"

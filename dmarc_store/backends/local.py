@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from dmarc_model.rows import reports_table
+from dmarc_store.backends.base import CLAIM_LEASE_SECONDS, ClaimState, PreparedReport, Store
 from dmarc_store.layout import parquet_bytes, parquet_key, quarantine_key
-from dmarc_store.store import CLAIM_LEASE_SECONDS, Claim, ClaimOutcome, PreparedReport, Store
 
 INDEX_NAME = "index.sqlite"
 _SCHEMA = """
@@ -61,42 +61,29 @@ class LocalStore(Store):
         finally:
             connection.close()
 
-    def claim(self, report: PreparedReport) -> Claim:
+    def _insert_pending(self, report: PreparedReport, now: float) -> ClaimState | None:
         with self._index() as index:
-            index.execute("BEGIN IMMEDIATE")
-            try:
-                claim = self._claim_locked(index, report)
-                index.execute("COMMIT")
-            except BaseException:
-                index.execute("ROLLBACK")
-                raise
-        return claim
-
-    def _claim_locked(self, index: sqlite3.Connection, report: PreparedReport) -> Claim:
-        now = time.time()
-        row = index.execute(
-            "SELECT status, content_sha256, source_key, claimed_at FROM reports WHERE report_key = ?",
-            (report.report_key,),
-        ).fetchone()
-        if row is None:
-            index.execute(
+            inserted = index.execute(
                 "INSERT INTO reports (report_key, status, content_sha256, source_key, claimed_at, dt)"
-                " VALUES (?, 'PENDING', ?, ?, ?, ?)",
+                " VALUES (?, 'PENDING', ?, ?, ?, ?) ON CONFLICT (report_key) DO NOTHING",
                 (report.report_key, report.content_sha256, report.source_key, now, report.dt),
-            )
-            return Claim(ClaimOutcome.NEW)
-        status, content_sha256, source_key, claimed_at = row
-        if content_sha256 != report.content_sha256:
-            return Claim(ClaimOutcome.CONFLICT, source_key)
-        if status == "COMPLETE":
-            return Claim(ClaimOutcome.DUPLICATE, source_key)
-        if now - claimed_at < self.lease_seconds:
-            return Claim(ClaimOutcome.BUSY, source_key)
-        index.execute(
-            "UPDATE reports SET source_key = ?, claimed_at = ? WHERE report_key = ?",
-            (report.source_key, now, report.report_key),
-        )
-        return Claim(ClaimOutcome.RESUME, source_key)
+            ).rowcount
+            if inserted:
+                return None
+            status, content_sha256, source_key, claimed_at = index.execute(
+                "SELECT status, content_sha256, source_key, claimed_at FROM reports WHERE report_key = ?",
+                (report.report_key,),
+            ).fetchone()
+        return ClaimState(status, content_sha256, source_key, float(claimed_at))
+
+    def _take_over(self, report: PreparedReport, seen_claimed_at: float, now: float) -> bool:
+        with self._index() as index:
+            updated = index.execute(
+                "UPDATE reports SET source_key = ?, claimed_at = ?"
+                " WHERE report_key = ? AND status = 'PENDING' AND claimed_at = ?",
+                (report.source_key, now, report.report_key, seen_claimed_at),
+            ).rowcount
+        return bool(updated)
 
     def write(self, report: PreparedReport) -> None:
         records_path = self.root / parquet_key("records", report.dt, report.report_key)

@@ -18,17 +18,23 @@ from pathlib import Path
 from typing import Any
 
 from dmarc_model.errors import InputRefused
-from dmarc_model.identity import report_key
 from dmarc_model.limits import Limits
-from dmarc_model.parse import read_report
-from dmarc_model.rows import RecordColumns, partition_date, report_row
-from dmarc_model.summary import ReportTotals
-from dmarc_model.unpack import Payload, unpack
+from dmarc_model.prepare import PreparedReport, prepare_report
+from dmarc_model.unpack import unpack
+from dmarc_store.backends.base import ClaimOutcome, Store
 from dmarc_store.errors import ReportBusy
-from dmarc_store.store import ClaimOutcome, PreparedReport, Quarantine, Store
 
 CONFLICT = "conflict"
 RECORD_ERROR = "record-error"
+
+
+@dataclass(frozen=True)
+class Quarantine:
+    """A refused piece of an input, with the stable reason and what was found around it."""
+
+    reason: str
+    detail: str
+    location: str
 
 
 @dataclass(frozen=True)
@@ -83,37 +89,6 @@ class IngestResult:
             "reports": [report.__dict__ for report in self.reports],
             "refused": [piece.__dict__ for piece in self.quarantined],
         }
-
-
-def prepare_report(payload: Payload, source_key: str, ingested_at: datetime) -> PreparedReport:
-    """Parse one XML document into the rows every store writes (raises InputRefused)."""
-    stream = read_report(payload)
-    header = stream.header
-    key = report_key(header)
-    columns = RecordColumns(key, header)
-    totals = ReportTotals()
-    for index, record in enumerate(stream.records()):
-        columns.add(index, record)
-        totals.add(record)
-    row = report_row(
-        report_key=key,
-        header=header,
-        totals=totals,
-        rejected_record_count=len(stream.rejected),
-        warnings=stream.warnings,
-        source_key=source_key,
-        content_sha256=stream.content_sha256,
-        ingested_at=ingested_at,
-    )
-    return PreparedReport(
-        report_key=key,
-        content_sha256=stream.content_sha256,
-        source_key=source_key,
-        day=partition_date(header),
-        report=row,
-        records=columns.table(),
-        rejected=list(stream.rejected),
-    )
 
 
 class IngestService:
