@@ -2,7 +2,7 @@
 
 Records are gathered column by column (`RecordColumns`), so a 100k-record report becomes one Arrow
 table without a Python dict per record. The DynamoDB items are derived from these rows in turn
-(`dmarc_store.dynamo_items`), so every store holds the same values.
+(`dmarc_store.backends.dynamo_items`), so every store holds the same values.
 """
 
 from __future__ import annotations

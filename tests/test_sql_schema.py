@@ -9,7 +9,7 @@ from sqlglot import exp
 
 import athena_queries
 from dmarc_model.schema import PARTITION_COLUMN, SCHEMAS
-from dmarc_store.sql_dialect import athena_type
+from dmarc_store.query.sql_dialect import athena_type
 
 
 def test_there_is_one_ddl_file_per_parquet_table() -> None:
