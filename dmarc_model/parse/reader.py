@@ -1,0 +1,181 @@
+"""The walk over a <feedback> document's top-level elements: hardened iterparse, one recovery pass.
+
+It checks the document (no DTD, a <feedback> root, which schema), validates the header, hands each
+<record> to `validate` and frees it, hashes what it reads into the content hash, and tallies unknown
+tokens into the report's warnings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from lxml import etree
+from pydantic import ValidationError
+
+from dmarc_model.errors import ForbiddenXml, MalformedXml, NotAggregate, NotAReport, SchemaViolation
+from dmarc_model.models import Record, ReportHeader, TokenTally
+from dmarc_model.parse.elements import _element_value, _extension_text, _local
+from dmarc_model.parse.validate import _describe, _record_or_rejection
+from dmarc_model.unpack import Payload
+
+if TYPE_CHECKING:
+    from dmarc_model.parse.stream import ReportStream
+
+DMARC_2_NAMESPACE = "urn:ietf:params:xml:ns:dmarc-2.0"
+_TOP_LEVEL = ("{*}report_metadata", "{*}policy_published", "{*}record", "{*}version", "{*}extensions")
+_OTHER_REPORT_ROOTS = {"report": "an ARF or other report document", "tlsrpt": "an SMTP TLS report"}
+
+
+class _Reader:
+    """Walks the top-level elements of a <feedback> document, with one recovery pass on broken XML."""
+
+    def __init__(self, payload: Payload) -> None:
+        self.payload = payload
+        self.warnings: list[str] = []
+        self.recovering = False
+        self._elements = self._top_level_elements()
+        self._early_records: list[etree._Element] = []
+        self._consumed = 0  # top-level elements already handed out, to skip after a restart
+        self.content = hashlib.sha256()
+
+    def read_header(self) -> ReportHeader:
+        parts: dict[str, Any] = {}
+        for element in self._next_elements():
+            name = _local(element)
+            if name == "record":
+                self._early_records.append(element)  # a record before the header: keep it for later
+                continue
+            parts[name] = _extension_text(element) if name == "extensions" else _element_value(element, self)
+            self.content.update(repr(parts[name]).encode("utf-8"))
+            if "report_metadata" in parts and "policy_published" in parts:
+                break
+        return self._validate_header(parts)
+
+    def records(self, stream: ReportStream) -> Iterator[Record]:
+        index = 0
+        tokens = TokenTally()
+        for element in itertools.chain(self._early_records, self._next_elements()):
+            if _local(element) != "record":
+                continue
+            record = _record_or_rejection(element, index, stream, self.content)
+            if record is not None:
+                tokens.add(record)
+                yield record
+            index += 1
+            _free(element)
+        self._early_records.clear()
+        unknown = tokens.unknown()
+        unknown.update(stream.header.unknown_tokens())
+        late = [w for w in self.warnings if w not in stream.warnings]
+        late += [f"unknown {kind} value {value!r} kept as written" for kind, value in sorted(unknown)]
+        if index == 0:
+            late.append("report has no <record> elements")
+        if stream.rejected:
+            late.append(f"{len(stream.rejected)} record(s) failed validation and were kept aside")
+        stream.warnings.extend(late)
+
+    def _validate_header(self, parts: dict[str, Any]) -> ReportHeader:
+        missing = [name for name in ("report_metadata", "policy_published") if name not in parts]
+        if missing and self.recovering:
+            raise MalformedXml(f"broken XML: {self.warnings[0]}", location=self.payload.location)
+        if missing:
+            raise SchemaViolation(
+                f"<feedback> has no <{'> or <'.join(missing)}>", location=self.payload.location
+            )
+        try:
+            return ReportHeader.model_validate({**parts, "xml_schema": self._schema})
+        except ValidationError as error:
+            if self.recovering:
+                detail = f"broken XML: {self.warnings[0]}; then {_describe(error)}"
+                raise MalformedXml(detail, location=self.payload.location) from None
+            raise SchemaViolation(_describe(error), location=self.payload.location) from None
+
+    def _next_elements(self) -> Iterator[etree._Element]:
+        while True:
+            try:
+                element = next(self._elements)
+            except StopIteration:
+                return
+            except etree.XMLSyntaxError as error:
+                if self.recovering:
+                    raise MalformedXml(
+                        f"unreadable even in recovery: {error}", location=self.payload.location
+                    ) from None
+                self._restart_in_recovery(error)
+                continue
+            self._consumed += 1
+            yield element
+
+    def _restart_in_recovery(self, error: etree.XMLSyntaxError) -> None:
+        self.recovering = True
+        self.warnings.append(f"malformed XML recovered by lxml: {error.msg} (line {error.lineno})")
+        already = self._consumed
+        self._consumed = 0
+        self._elements = self._top_level_elements()
+        for _ in range(already):  # hand out only what the strict pass did not
+            next(self._elements, None)
+            self._consumed += 1
+
+    def _top_level_elements(self) -> Iterator[etree._Element]:
+        stream = self.payload.open()
+        try:
+            context = etree.iterparse(
+                stream,
+                events=("end",),
+                tag=_TOP_LEVEL,
+                resolve_entities=False,
+                no_network=True,
+                load_dtd=False,
+                huge_tree=False,
+                remove_comments=True,
+                remove_pis=True,
+                recover=self.recovering,
+            )
+            checked = False
+            for _event, element in context:
+                if not checked:
+                    self._check_document(element)
+                    checked = True
+                parent = element.getparent()  # held, so lxml hands back this one proxy for the root each time
+                if parent is not None and parent.getparent() is None:
+                    yield element
+            if not checked:
+                root = getattr(context, "root", None)
+                self._check_document(root, root)
+        finally:
+            stream.close()
+
+    def _check_document(self, element: etree._Element | None, root: etree._Element | None = None) -> None:
+        """Refuse a DTD, and anything but a <feedback> root; note which schema the document follows."""
+        if element is not None:
+            tree = element.getroottree()
+            root = tree.getroot()
+            docinfo = tree.docinfo
+            has_dtd = docinfo.internalDTD is not None or docinfo.externalDTD is not None
+            if has_dtd or docinfo.doctype:  # type: ignore[attr-defined]
+                raise ForbiddenXml(
+                    "document type declaration (DTD): entities and external references are not read",
+                    location=self.payload.location,
+                )
+        if root is None:
+            raise NotAReport("XML document has no elements", location=self.payload.location)
+        name = _local(root)
+        if name != "feedback":
+            if name in _OTHER_REPORT_ROOTS:
+                raise NotAggregate(_OTHER_REPORT_ROOTS[name], location=self.payload.location)
+            raise NotAReport(f"root element is <{name}>, not <feedback>", location=self.payload.location)
+        namespace = etree.QName(root).namespace
+        self._schema = "dmarc-2.0" if namespace == DMARC_2_NAMESPACE else "rfc7489"
+
+    _schema = "rfc7489"
+
+
+def _free(element: etree._Element) -> None:
+    element.clear()
+    parent = element.getparent()
+    if parent is not None:
+        while element.getprevious() is not None:
+            del parent[0]
