@@ -1,10 +1,11 @@
 """The SQL of the project, in Athena's dialect, and a small loader for it.
 
 The folders next to this file are the one source of SQL for Athena, the named queries, QuickSight and the
-local DuckDB runs (through `dmarc_store.sql_dialect`):
+local DuckDB runs (through `dmarc_store.query.sql_dialect`):
 
     tables/<name>.sql   CREATE EXTERNAL TABLE with partition projection; placeholders ${database}, ${bucket},
-                        ${projection_start} (``TableDefinition.render`` fills them in); one column per line.
+                        ${projection_start} (``TableDefinition.render`` fills them in); one column per line,
+                        then STORED AS, LOCATION and TBLPROPERTIES with one property per line.
     views/<name>.sql    CREATE OR REPLACE VIEW <name> AS SELECT ... (``views()``: in install order).
     saved/<name>.sql    one saved (named) query per file.
 
@@ -83,6 +84,12 @@ class TableDefinition:
     """The DDL with its ``${...}`` placeholders."""
     columns: tuple[Column, ...]
     partition_columns: tuple[Column, ...]
+    stored_as: str
+    """The STORED AS format, upper-case (``PARQUET``)."""
+    location: str
+    """The LOCATION, placeholders kept: ``s3://${bucket}/parquet/<name>/``."""
+    properties: tuple[tuple[str, str], ...]
+    """The TBLPROPERTIES, (key, value) in the file's order, placeholders kept."""
 
     def render(self, *, database: str, bucket: str, projection_start: str) -> str:
         """The DDL with the deploy-time placeholders filled in (``${dt}`` is left for Athena)."""
@@ -138,7 +145,10 @@ class SavedQuery:
     question: str
     parameters: tuple[Parameter, ...]
     sql: str
-    """The query with its ``?`` placeholders, as saved in Athena."""
+    """The query with its ``?`` placeholders, without the header comments."""
+    text: str
+    """The whole file, header comments included (trimmed, no trailing semicolon): what the stack saves as
+    the Athena named query, so that the console shows the question and parameters with it."""
 
     def bind(self, values: Mapping[str, ParameterValue] | None = None) -> tuple[ParameterValue, ...]:
         """Positional values for the ``?`` placeholders: those given (strings parsed), else defaults."""
@@ -165,6 +175,9 @@ _PARAM = re.compile(
     r"--\s*param\s+([a-z_][a-z0-9_]*)\s+(integer|varchar)\s+(-?\d+|'(?:[^']|'')*')\s*:\s*(.+?)\s*$"
 )
 _COLUMN = re.compile(r"^\s*`([A-Za-z0-9_]+)`\s+(\S+?),?\s*$")
+_PROPERTY = re.compile(r"^\s*'((?:[^']|'')*)'\s*=\s*'((?:[^']|'')*)',?\s*$")
+_STORED_AS = re.compile(r"^STORED\s+AS\s+([A-Za-z]+)\s*$", re.I)
+_LOCATION = re.compile(r"^LOCATION\s+'([^']*)'\s*$", re.I)
 _VIEW = re.compile(r"^\s*CREATE\s+OR\s+REPLACE\s+VIEW\s+([a-z_][a-z0-9_]*)\s+AS\s+(.*)$", re.I | re.S)
 
 
@@ -210,18 +223,31 @@ def _body(text: str) -> str:
     return "\n".join(lines).strip().removesuffix(";").rstrip()
 
 
-def _block(lines: list[str], opener: str) -> tuple[Column, ...]:
-    """The columns of the block that starts at the line ending with ``opener``, up to the line ``)``."""
+def _block(lines: list[str], opener: str, item: re.Pattern[str], what: str) -> list[tuple[str, ...]]:
+    """The lines of the block that starts at the line ending with ``opener``, up to the line ``)``, each
+    matched by ``item``: its groups."""
     start = next(i for i, line in enumerate(lines) if line.rstrip().endswith(opener))
-    columns: list[Column] = []
+    found: list[tuple[str, ...]] = []
     for line in lines[start + 1 :]:
         if line.strip() == ")":
-            return tuple(columns)
-        match = _COLUMN.match(line)
+            return found
+        match = item.match(line)
         if not match:
-            raise QueryDefinitionError(f"not a column line: {line!r}")
-        columns.append(Column(match.group(1), match.group(2)))
+            raise QueryDefinitionError(f"not a {what} line: {line!r}")
+        found.append(match.groups())
     raise QueryDefinitionError(f"no closing ')' after {opener!r}")
+
+
+def _columns(lines: list[str], opener: str) -> tuple[Column, ...]:
+    return tuple(Column(name, kind) for name, kind in _block(lines, opener, _COLUMN, "column"))
+
+
+def _line(lines: list[str], pattern: re.Pattern[str], stem: str, what: str) -> str:
+    """The first group of the one line matching ``pattern``."""
+    matches = [match for line in lines if (match := pattern.match(line))]
+    if len(matches) != 1:
+        raise QueryDefinitionError(f"{stem}: expected one {what} line, found {len(matches)}")
+    return matches[0].group(1)
 
 
 @cache
@@ -233,13 +259,29 @@ def tables() -> tuple[TableDefinition, ...]:
         sql = _body(text)
         lines = sql.splitlines()
         try:
-            columns = _block(lines, f"`{stem}` (")
-            partitions = _block(lines, "PARTITIONED BY (")
+            columns = _columns(lines, f"`{stem}` (")
+            partitions = _columns(lines, "PARTITIONED BY (")
+            properties = _block(lines, "TBLPROPERTIES (", _PROPERTY, "table property")
         except StopIteration:
-            raise QueryDefinitionError(f"{stem}: expected `{stem}` ( and PARTITIONED BY ( blocks") from None
+            raise QueryDefinitionError(
+                f"{stem}: expected `{stem}` (, PARTITIONED BY ( and TBLPROPERTIES ( blocks"
+            ) from None
+        stored_as = _line(lines, _STORED_AS, stem, "STORED AS").upper()
+        location = _line(lines, _LOCATION, stem, "LOCATION")
         for name in set(_PLACEHOLDER.findall(sql)) - {*PLACEHOLDERS, "dt"}:
             raise QueryDefinitionError(f"{stem}: unknown placeholder ${{{name}}}")
-        found.append(TableDefinition(stem, keys.get("about", ""), sql, columns, partitions))
+        found.append(
+            TableDefinition(
+                stem,
+                keys.get("about", ""),
+                sql,
+                columns,
+                partitions,
+                stored_as,
+                location,
+                tuple((key.replace("''", "'"), value.replace("''", "'")) for key, value in properties),
+            )
+        )
     return tuple(found)
 
 
@@ -290,7 +332,7 @@ def saved_queries() -> tuple[SavedQuery, ...]:
             raise QueryDefinitionError(
                 f"{stem}: {placeholders} '?' placeholders but {len(parameters)} '-- param' lines"
             )
-        found.append(SavedQuery(stem, keys["question"], parameters, sql))
+        found.append(SavedQuery(stem, keys["question"], parameters, sql, text.strip().removesuffix(";")))
     return tuple(found)
 
 

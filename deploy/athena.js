@@ -1,6 +1,7 @@
 'use strict';
 
-// CloudFormation resources generated from athena_queries/ at package time:
+// CloudFormation resources generated from athena_queries/ at package time, as deploy/sql-manifest.json
+// holds it (deploy/sql.js reads it; deploy/sql_manifest.py writes it):
 //   tables/*.sql -> AWS::Glue::Table with partition projection on dt
 //   saved/*.sql  -> AWS::Athena::NamedQuery in the stack's workgroup
 //   views/*.sql  -> the Custom::AthenaViews resource (handlers/athena_setup.py runs the DDL; the SQL is
@@ -25,19 +26,25 @@ function logicalId(prefix, name) {
 }
 
 // Glue table properties: the SQL's, with the partition projection checked against the layout contract
-// (dt, date, yyyy-MM-dd) and the range and location template set for this stack.
+// (dt, date, yyyy-MM-dd; Parquet under parquet/<table>/) and the range and location template set for
+// this stack.
 function tableParameters(table, config) {
   const properties = { ...table.properties };
   if (properties['projection.enabled'] !== 'true') {
-    throw new sql.SqlError(`${table.file}: TBLPROPERTIES needs 'projection.enabled'='true'`);
+    throw new sql.SqlError(`${table.source}: TBLPROPERTIES needs 'projection.enabled'='true'`);
   }
   for (const [key, expected] of Object.entries(PROJECTION)) {
     if (properties[`projection.dt.${key}`] !== expected) {
-      throw new sql.SqlError(`${table.file}: TBLPROPERTIES needs 'projection.dt.${key}'='${expected}'`);
+      throw new sql.SqlError(`${table.source}: TBLPROPERTIES needs 'projection.dt.${key}'='${expected}'`);
     }
   }
   const keys = table.partitionKeys.map((c) => `${c.Name} ${c.Type}`).join(', ');
-  if (keys !== 'dt string') throw new sql.SqlError(`${table.file}: expected PARTITIONED BY (dt string), got ${keys}`);
+  if (keys !== 'dt string') throw new sql.SqlError(`${table.source}: expected PARTITIONED BY (dt string), got ${keys}`);
+  if (table.storedAs !== 'PARQUET') throw new sql.SqlError(`${table.source}: expected STORED AS PARQUET`);
+  const location = `s3://\${bucket}/parquet/${table.name}/`;
+  if (table.location !== location) {
+    throw new sql.SqlError(`${table.source}: expected LOCATION '${location}', got '${table.location}'`);
+  }
   delete properties['storage.location.template'];
   return {
     ...properties,
@@ -59,7 +66,7 @@ function glueTable(table, config) {
       DatabaseName: { Ref: 'GlueDatabase' },
       TableInput: {
         Name: table.name,
-        Description: `From athena_queries/${table.file}.`,
+        Description: `From ${table.source}.`,
         TableType: 'EXTERNAL_TABLE',
         Parameters: tableParameters(table, config),
         PartitionKeys: table.partitionKeys,
@@ -88,12 +95,24 @@ function fill(text, config) {
   return { 'Fn::Sub': filled.replace(/\$\{(?!bucket\})/g, '${!').replace(/\$\{bucket\}/g, '${DataBucket}') };
 }
 
+// A parameter as its `-- param` line declares it: `days integer 30: how far back ...`.
+function parameterText({ name, type, default: value, description }) {
+  const literal = type === 'varchar' ? `'${String(value).replace(/'/g, "''")}'` : String(value);
+  return `${name} ${type} ${literal}: ${description}`;
+}
+
+// The console's description: the question, then the ? placeholders' parameters, in order.
+function queryDescription(query) {
+  const parameters = query.parameters.map(parameterText).join('; ');
+  return (parameters ? `${query.question} Parameters, in order: ${parameters}` : query.question).slice(0, 1024);
+}
+
 function namedQuery(query, config) {
   return {
     Type: 'AWS::Athena::NamedQuery',
     Properties: {
-      Name: query.name,
-      Description: query.description || `From athena_queries/${query.file}.`,
+      Name: query.name.slice(0, 128),
+      Description: queryDescription(query),
       Database: { Ref: 'GlueDatabase' },
       WorkGroup: { Ref: 'AthenaWorkGroup' },
       QueryString: fill(query.sql, config),
@@ -101,34 +120,11 @@ function namedQuery(query, config) {
   };
 }
 
-// Views ordered so that each comes after the views it reads (a view's SQL naming another view).
-function dependencyOrder(views) {
-  const byName = new Map(views.map((view) => [view.name, view]));
-  const ordered = [];
-  const state = new Map();
-  const visit = (view, trail) => {
-    if (state.get(view.name) === 'done') return;
-    if (state.get(view.name) === 'visiting') {
-      throw new sql.SqlError(`views: circular reference ${[...trail, view.name].join(' -> ')}`);
-    }
-    state.set(view.name, 'visiting');
-    const body = sql.stripComments(view.sql).replace(/CREATE\s+(OR\s+REPLACE\s+)?VIEW\s+\S+/i, '');
-    for (const other of byName.values()) {
-      if (other !== view && new RegExp(`(^|[^\\w])${other.name}($|[^\\w])`, 'i').test(body)) {
-        visit(other, [...trail, view.name]);
-      }
-    }
-    state.set(view.name, 'done');
-    ordered.push(view);
-  };
-  for (const view of views) visit(view, []);
-  return ordered;
-}
-
-// The views' DDL as Athena runs it: placeholders filled, comments dropped (a statement that starts with
-// a comment is not always recognised as DDL), each after the views it reads.
+// The views' DDL as Athena runs it: placeholders filled, in the manifest's order (each after the views
+// it reads), each statement without the file's header comments (a statement that starts with a comment
+// is not always recognised as DDL).
 function viewsResource(views, tableIds, config) {
-  const statements = dependencyOrder(views).map((view) => ({ Name: view.name, Sql: fill(sql.stripComments(view.sql).trim(), config) }));
+  const statements = views.map((view) => ({ Name: view.name, Sql: fill(view.sql, config) }));
   const digest = crypto.createHash('sha256');
   for (const view of statements) digest.update(`${view.Name}\0${JSON.stringify(view.Sql)}\0`);
   return {
@@ -158,7 +154,7 @@ async function resources(context) {
     Resources[id] = glueTable(table, config);
     tableIds.push(id);
   }
-  for (const query of sql.savedQueries()) Resources[logicalId('SavedQuery', query.file.slice(6))] = namedQuery(query, config);
+  for (const query of sql.savedQueries()) Resources[logicalId('SavedQuery', query.name)] = namedQuery(query, config);
   const views = sql.views();
   if (views.length) Resources.AthenaViews = viewsResource(views, tableIds, config);
   return { Resources };
@@ -172,7 +168,11 @@ function catalogueArns(config) {
   return {
     catalog: [glue('catalog'), glue(`database/${config.glueDatabase}`)],
     tables: ['reports', 'records'].map((name) => glue(`table/${config.glueDatabase}/${name}`)),
-    views: sql.views().map((view) => glue(`table/${config.glueDatabase}/${view.name}`)),
+    views: sql // by name: a stable order, whatever the install order
+      .views()
+      .map((view) => view.name)
+      .sort()
+      .map((name) => glue(`table/${config.glueDatabase}/${name}`)),
   };
 }
 
@@ -214,4 +214,4 @@ async function setupStatements(context) {
   return statements;
 }
 
-module.exports = { resources, setupStatements, readArns, logicalId, dependencyOrder };
+module.exports = { resources, setupStatements, readArns, logicalId, queryDescription };

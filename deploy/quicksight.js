@@ -5,19 +5,17 @@
 //   DIRECT_QUERY (QuickSight queries Athena on each visual: no SPICE capacity to pay for or refresh),
 //   a RelationalTable over AwsDataCatalog.<glue database>.<view> through QuickSightDataSource,
 //   the view's output columns with QuickSight types, shared with the same principal.
-// The columns come from deploy/view-columns.json, which deploy/view_columns.py writes by running the views'
-// SQL (DuckDB); tests/test_deploy_template.py fails when it is stale, and packaging stops when a view has
-// no columns there. Array and row columns are left out: QuickSight skips complex types.
+// The columns come from deploy/sql-manifest.json (through deploy/sql.js), which deploy/sql_manifest.py
+// writes by running the views' SQL (DuckDB); tests/test_deploy_manifest.py fails when it is stale, and
+// packaging stops when a view has no columns there. Array and row columns are left out: QuickSight skips
+// complex types.
 // serverless.yml: `resources: - ${file(./deploy/quicksight.js):resources}`.
 
 const sql = require('./sql');
 const { params } = require('./config');
 const { logicalId } = require('./athena');
-const viewColumns = require('./view-columns.json');
 
-const REGENERATE = 'run `.venv/bin/python deploy/view_columns.py`';
-
-// Athena type (as deploy/view_columns.py spells it) -> QuickSight input column type; null: not readable.
+// Athena type (as deploy/sql_manifest.py spells it) -> QuickSight input column type; null: not readable.
 const TYPES = [
   [/^(VARCHAR|CHAR|STRING)\b/, 'STRING'],
   [/^(TINYINT|SMALLINT|INT|INTEGER|BIGINT)$/, 'INTEGER'],
@@ -50,10 +48,10 @@ const OWNER_ACTIONS = [
   'quicksight:UpdateDataSetPermissions',
 ];
 
-function inputColumns(view, columns) {
-  const where = `views/${view.name} (deploy/view-columns.json)`;
+function inputColumns(view) {
+  const where = `${view.source} (deploy/sql-manifest.json)`;
   const input = [];
-  for (const [name, athenaType] of columns) {
+  for (const [name, athenaType] of view.columns) {
     const type = quickSightType(athenaType, `${where} ${name}`);
     if (type) input.push({ Name: name, Type: type });
   }
@@ -61,7 +59,7 @@ function inputColumns(view, columns) {
   return input;
 }
 
-function dataSet(view, columns, config) {
+function dataSet(view, config) {
   return {
     Type: 'AWS::QuickSight::DataSet',
     Condition: 'HasQuickSight',
@@ -78,7 +76,7 @@ function dataSet(view, columns, config) {
             Catalog: 'AwsDataCatalog',
             Schema: { Ref: 'GlueDatabase' },
             Name: view.name,
-            InputColumns: inputColumns(view, columns),
+            InputColumns: inputColumns(view),
           },
         },
       },
@@ -90,28 +88,18 @@ function dataSet(view, columns, config) {
   };
 }
 
-// Pure (exported for tests): the dataset resources of `views` given the generated `columns` file.
-function dataSets(views, columns, config) {
-  const known = columns.views || {};
-  const names = new Set(views.map((view) => view.name));
-  const missing = views.filter((view) => !known[view.name]).map((view) => view.name);
-  if (missing.length) {
-    throw new sql.SqlError(`deploy/view-columns.json lacks the view(s) ${missing.join(', ')}: ${REGENERATE}`);
-  }
-  const extra = Object.keys(known).filter((name) => !names.has(name));
-  if (extra.length) {
-    throw new sql.SqlError(`deploy/view-columns.json names no longer existing views ${extra}: ${REGENERATE}`);
-  }
+// Pure (exported for tests): the dataset resources of `views` (deploy/sql.js's, with their columns).
+function dataSets(views, config) {
   const Resources = {};
-  for (const view of views) {
-    Resources[logicalId('QuickSightDataSet', view.name)] = dataSet(view, known[view.name], config);
-  }
+  for (const view of views) Resources[logicalId('QuickSightDataSet', view.name)] = dataSet(view, config);
   return Resources;
 }
 
 async function resources(context) {
   const config = await params(context);
-  return { Resources: dataSets(sql.views(), viewColumns, config) };
+  // By name, as the resources were always listed (the manifest is in install order).
+  const byName = [...sql.views()].sort((a, b) => (a.name < b.name ? -1 : 1));
+  return { Resources: dataSets(byName, config) };
 }
 
 module.exports = { resources, dataSets, quickSightType, OWNER_ACTIONS };

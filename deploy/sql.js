@@ -1,195 +1,159 @@
 'use strict';
 
-// Reads athena_queries/ at package time: the one source of the Glue tables, the views and the saved
-// (named) queries. Small, strict parsers: anything they do not understand stops `serverless package`
-// with the file name, rather than deploying something else than the SQL says.
+// The SQL of athena_queries/ as the deployment sees it: deploy/sql-manifest.json, which
+// deploy/sql_manifest.py writes from the Python loader (athena_queries) and DuckDB. Nothing here reads
+// SQL: the Glue tables' columns and properties, the views (in install order, with their output columns)
+// and the saved queries come from the manifest as they are. A manifest that is missing, malformed or
+// older than a .sql file of athena_queries/ (each entry holds its file's SHA-256) stops
+// `serverless package` with the command that rewrites it.
 
+const crypto = require('crypto');
 const fs = require('fs');
 const path = require('path');
 
+const MANIFEST = path.join(__dirname, 'sql-manifest.json');
 const QUERIES = path.join(__dirname, '..', 'athena_queries');
+const REGENERATE = 'run `.venv/bin/python deploy/sql_manifest.py`';
+// Manifest section -> folder of athena_queries/.
+const SECTIONS = { tables: 'tables', views: 'views', saved_queries: 'saved' };
 
 class SqlError extends Error {}
 
-function sqlFiles(kind) {
-  const folder = path.join(QUERIES, kind);
-  if (!fs.existsSync(folder)) return [];
-  return fs
-    .readdirSync(folder)
-    .filter((name) => name.endsWith('.sql'))
-    .sort()
-    .map((name) => ({ name, file: path.join(folder, name), text: fs.readFileSync(path.join(folder, name), 'utf8') }));
-}
-
-// Removes comments, keeping string literals (which may hold `--`) intact.
-function stripComments(sql) {
-  let out = '';
-  for (let i = 0; i < sql.length; ) {
-    const c = sql[i];
-    if (c === "'" || c === '"' || c === '`') {
-      let j = i + 1;
-      while (j < sql.length && !(sql[j] === c && sql[j + 1] !== c)) j += sql[j] === c ? 2 : 1;
-      out += sql.slice(i, j + 1);
-      i = j + 1;
-    } else if (sql.startsWith('--', i)) {
-      while (i < sql.length && sql[i] !== '\n') i++;
-    } else if (sql.startsWith('/*', i)) {
-      const end = sql.indexOf('*/', i + 2);
-      i = end < 0 ? sql.length : end + 2;
-      out += ' ';
-    } else {
-      out += c;
-      i++;
-    }
-  }
-  return out;
-}
-
-// The text inside the parenthesis that opens at `open`, and the index after its close.
-function balanced(text, open, where) {
-  let depth = 0;
-  let quote = null;
-  for (let i = open; i < text.length; i++) {
-    const c = text[i];
-    if (quote) {
-      if (c === quote) quote = null;
-    } else if (c === "'" || c === '"' || c === '`') {
-      quote = c;
-    } else if (c === '(') {
-      depth++;
-    } else if (c === ')') {
-      depth--;
-      if (depth === 0) return { inner: text.slice(open + 1, i), end: i + 1 };
-    }
-  }
-  throw new SqlError(`${where}: unbalanced parenthesis`);
-}
-
-// Splits on commas outside (), <> and quotes.
-function splitTopLevel(text) {
-  const parts = [];
-  let depth = 0;
-  let quote = null;
-  let start = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quote) {
-      if (c === quote) quote = null;
-    } else if (c === "'" || c === '"' || c === '`') {
-      quote = c;
-    } else if (c === '(' || c === '<') {
-      depth++;
-    } else if (c === ')' || c === '>') {
-      depth--;
-    } else if (c === ',' && depth === 0) {
-      parts.push(text.slice(start, i));
-      start = i + 1;
-    }
-  }
-  parts.push(text.slice(start));
-  return parts.map((part) => part.trim()).filter(Boolean);
-}
-
-const unquote = (name) => name.replace(/^[`"]|[`"]$/g, '');
-
-// Hive/Glue type text in Glue's canonical spelling: lowercase, no blanks.
-function glueType(type) {
-  return type.replace(/\s+/g, '').toLowerCase();
-}
-
-function parseColumns(body, where) {
-  return splitTopLevel(body).map((definition) => {
-    const match = /^([`"]?[A-Za-z_][A-Za-z0-9_]*[`"]?)\s+(.+?)(?:\s+COMMENT\s+'((?:[^']|'')*)')?$/is.exec(definition);
-    if (!match) throw new SqlError(`${where}: cannot read column "${definition}"`);
-    const column = { Name: unquote(match[1]).toLowerCase(), Type: glueType(match[2]) };
-    if (match[3]) column.Comment = match[3].replace(/''/g, "'");
-    return column;
-  });
-}
-
-function parseProperties(body) {
-  const properties = {};
-  for (const pair of splitTopLevel(body)) {
-    const match = /^'((?:[^']|'')*)'\s*=\s*'((?:[^']|'')*)'$/s.exec(pair);
-    if (!match) throw new SqlError(`cannot read table property ${pair}`);
-    properties[match[1]] = match[2].replace(/''/g, "'");
-  }
-  return properties;
-}
-
-// CREATE EXTERNAL TABLE [IF NOT EXISTS] [db.]name (columns) [COMMENT '..'] PARTITIONED BY (cols)
-// [ROW FORMAT ...] STORED AS PARQUET LOCATION '...' TBLPROPERTIES (...)
-function parseTable({ name: fileName, text }) {
-  const sql = stripComments(text);
-  const head = /CREATE\s+EXTERNAL\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(?:[`"]?[\w${}]+[`"]?\.)?([`"]?\w+[`"]?)\s*\(/i.exec(sql);
-  if (!head) throw new SqlError(`tables/${fileName}: expected CREATE EXTERNAL TABLE name (...)`);
-  const where = `tables/${fileName}`;
-  const columns = balanced(sql, head.index + head[0].length - 1, where);
-  const rest = sql.slice(columns.end);
-  const partitioned = /PARTITIONED\s+BY\s*\(/i.exec(rest);
-  const partitionKeys = partitioned
-    ? parseColumns(balanced(rest, partitioned.index + partitioned[0].length - 1, where).inner, where)
-    : [];
-  const storedAs = /STORED\s+AS\s+(\w+)/i.exec(rest);
-  if (!storedAs || storedAs[1].toUpperCase() !== 'PARQUET') throw new SqlError(`${where}: expected STORED AS PARQUET`);
-  const location = /LOCATION\s+'([^']*)'/i.exec(rest);
-  const tblproperties = /TBLPROPERTIES\s*\(/i.exec(rest);
-  const properties = tblproperties
-    ? parseProperties(balanced(rest, tblproperties.index + tblproperties[0].length - 1, where).inner)
-    : {};
-  return {
-    name: unquote(head[1]).toLowerCase(),
-    file: where,
-    columns: parseColumns(columns.inner, where),
-    partitionKeys,
-    location: location ? location[1] : null,
-    properties,
+function checker(file) {
+  const fail = (problem) => {
+    throw new SqlError(`${file}: ${problem}: ${REGENERATE}`);
   };
+  const string = (value, where) => {
+    if (typeof value !== 'string') fail(`${where} is not a string`);
+    return value;
+  };
+  const list = (value, where) => {
+    if (!Array.isArray(value)) fail(`${where} is not a list`);
+    return value;
+  };
+  const pairs = (value, where) =>
+    list(value, where).map((pair, i) => {
+      if (!Array.isArray(pair) || pair.length !== 2) fail(`${where}[${i}] is not a [name, value] pair`);
+      return [string(pair[0], `${where}[${i}][0]`), string(pair[1], `${where}[${i}][1]`)];
+    });
+  const lines = (value, where) => {
+    const text = list(value, where)
+      .map((line, i) => string(line, `${where}[${i}]`))
+      .join('\n');
+    if (!text.trim()) fail(`${where} is empty`);
+    return text;
+  };
+  return { fail, string, list, pairs, lines };
 }
 
-function tables() {
-  return sqlFiles('tables').map(parseTable);
+function readManifest(manifest, file) {
+  let text;
+  try {
+    text = fs.readFileSync(manifest, 'utf8');
+  } catch (error) {
+    const problem = error.code === 'ENOENT' ? 'is missing' : `cannot be read (${error.code || error.message})`;
+    throw new SqlError(`${file} ${problem}: ${REGENERATE}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new SqlError(`${file} is not JSON (${error.message}): ${REGENERATE}`);
+  }
 }
 
-// CREATE [OR REPLACE] VIEW [db.]name AS ...: the statement as written, without a trailing semicolon.
-function views() {
-  return sqlFiles('views').map(({ name, text }) => {
-    const match = /CREATE\s+(?:OR\s+REPLACE\s+)?VIEW\s+(?:[`"]?[\w${}]+[`"]?\.)?([`"]?\w+[`"]?)\s+AS\b/i.exec(
-      stripComments(text)
-    );
-    if (!match) throw new SqlError(`views/${name}: expected CREATE OR REPLACE VIEW name AS ...`);
-    return { name: unquote(match[1]).toLowerCase(), file: `views/${name}`, sql: text.trim().replace(/;\s*$/, '') };
-  });
-}
-
-// Saved queries start with a comment: `-- name: ...` and `-- question: ...` lines, or, without keys,
-// the first comment line is the name and the following ones the description.
-function savedQueries() {
-  return sqlFiles('saved').map(({ name, text }) => {
-    const header = [];
-    for (const line of text.split('\n')) {
-      const trimmed = line.trim();
-      if (trimmed.startsWith('--')) header.push(trimmed.replace(/^--\s?/, '').trim());
-      else if (trimmed) break;
+// Every .sql file of athena_queries/ must have its entry, with the file's current SHA-256.
+function checkSources(entries, queries, fail) {
+  const recorded = new Map(entries.map((entry) => [entry.source, entry.sha256]));
+  const onDisk = [];
+  for (const folder of Object.values(SECTIONS)) {
+    const dir = path.join(queries, folder);
+    if (!fs.existsSync(dir)) continue;
+    for (const name of fs.readdirSync(dir).filter((n) => n.endsWith('.sql') && !n.startsWith('.')).sort()) {
+      const source = `athena_queries/${folder}/${name}`;
+      onDisk.push(source);
+      const digest = crypto.createHash('sha256').update(fs.readFileSync(path.join(dir, name))).digest('hex');
+      if (!recorded.has(source)) fail(`${source} is not in it`);
+      if (recorded.get(source) !== digest) fail(`${source} changed since it was written`);
     }
-    const fields = {};
-    const loose = [];
-    const parameters = [];
-    for (const line of header) {
-      const match = /^(name|title|question|about|description)\s*:\s*(.*)$/i.exec(line);
-      const parameter = /^param\s+(.*)$/i.exec(line);
-      if (match) fields[match[1].toLowerCase()] = match[2].trim();
-      else if (parameter) parameters.push(parameter[1].trim());
-      else if (line) loose.push(line);
-    }
-    const title = fields.name || fields.title || loose.shift() || name.replace(/\.sql$/, '');
-    let description = fields.question || fields.about || fields.description || loose.join(' ');
-    // `-- param <name> <type> <default>: <meaning>` lines: the query's ? placeholders, in order.
-    if (parameters.length) description += ` Parameters, in order: ${parameters.join('; ')}`;
-    const sql = text.trim().replace(/;\s*$/, '');
-    if (!stripComments(sql).trim()) throw new SqlError(`saved/${name}: no statement`);
-    return { name: title.slice(0, 128), description: description.slice(0, 1024), file: `saved/${name}`, sql };
-  });
+  }
+  const gone = [...recorded.keys()].filter((source) => !onDisk.includes(source));
+  if (gone.length) fail(`it names files that no longer exist: ${gone.join(', ')}`);
 }
 
-module.exports = { tables, views, savedQueries, parseTable, stripComments, SqlError, QUERIES };
+// Pure but for reading the files (exported for tests): the manifest, checked, in the shapes athena.js
+// and quicksight.js use.
+function load({ manifest = MANIFEST, queries = QUERIES } = {}) {
+  const file = manifest === MANIFEST ? 'deploy/sql-manifest.json' : manifest;
+  const { fail, string, list, pairs, lines } = checker(file);
+  const data = readManifest(manifest, file);
+  if (!data || typeof data !== 'object' || Array.isArray(data)) fail('expected a JSON object');
+  const entries = [];
+  const section = (key, read) =>
+    list(data[key], key).map((entry, i) => {
+      const where = `${key}[${i}]`;
+      if (!entry || typeof entry !== 'object') fail(`${where} is not an object`);
+      const name = string(entry.name, `${where}.name`);
+      if (!/^[a-z_][a-z0-9_]*$/.test(name)) fail(`${where}.name "${name}" is not a plain lower-case name`);
+      const source = string(entry.source, `${where}.source`);
+      if (source !== `athena_queries/${SECTIONS[key]}/${name}.sql`) {
+        fail(`${where}.source "${source}" is not the file of ${name}`);
+      }
+      entries.push({ source, sha256: string(entry.sha256, `${where}.sha256`) });
+      return { name, source, ...read(entry, `${key}.${name}`) };
+    });
+  const columns = (value, where) => pairs(value, where).map(([Name, Type]) => ({ Name, Type }));
+  const loaded = {
+    tables: section('tables', (entry, where) => ({
+      about: string(entry.about, `${where}.about`),
+      columns: columns(entry.columns, `${where}.columns`),
+      partitionKeys: columns(entry.partition_columns, `${where}.partition_columns`),
+      storedAs: string(entry.stored_as, `${where}.stored_as`),
+      location: string(entry.location, `${where}.location`),
+      properties: Object.fromEntries(pairs(entry.properties, `${where}.properties`)),
+    })),
+    views: section('views', (entry, where) => ({
+      about: string(entry.about, `${where}.about`),
+      dependsOn: list(entry.depends_on, `${where}.depends_on`).map((other, i) =>
+        string(other, `${where}.depends_on[${i}]`)
+      ),
+      columns: pairs(entry.columns, `${where}.columns`),
+      sql: lines(entry.sql, `${where}.sql`),
+    })),
+    savedQueries: section('saved_queries', (entry, where) => ({
+      question: string(entry.question, `${where}.question`),
+      parameters: list(entry.parameters, `${where}.parameters`).map((parameter, i) => {
+        const at = `${where}.parameters[${i}]`;
+        const type = string(parameter && parameter.type, `${at}.type`);
+        const expected = { integer: 'number', varchar: 'string' }[type];
+        if (!expected) fail(`${at}.type "${type}" is not integer or varchar`);
+        if (typeof parameter.default !== expected) fail(`${at}.default is not a ${type}`);
+        return {
+          name: string(parameter.name, `${at}.name`),
+          type,
+          default: parameter.default,
+          description: string(parameter.description, `${at}.description`),
+        };
+      }),
+      sql: lines(entry.sql, `${where}.sql`),
+    })),
+  };
+  for (const [position, view] of loaded.views.entries()) {
+    const earlier = loaded.views.slice(0, position).map((v) => v.name);
+    const missing = view.dependsOn.filter((name) => !earlier.includes(name));
+    if (missing.length) fail(`views.${view.name} comes before the views it reads (${missing.join(', ')})`);
+  }
+  checkSources(entries, queries, fail);
+  return loaded;
+}
+
+let cached;
+function loaded() {
+  if (!cached) cached = load();
+  return cached;
+}
+
+const tables = () => loaded().tables;
+const views = () => loaded().views;
+const savedQueries = () => loaded().savedQueries;
+
+module.exports = { tables, views, savedQueries, load, SqlError, MANIFEST, QUERIES, REGENERATE };

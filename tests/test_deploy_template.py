@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -511,7 +510,7 @@ def test_route53_and_quicksight_are_created_only_when_their_params_are_set(packa
     assert packaged.resources["QuickSightAccessPolicy"]["Condition"] == "HasQuickSight"
 
 
-VIEW_COLUMNS = REPO / "deploy" / "view-columns.json"
+SQL_MANIFEST = REPO / "deploy" / "sql-manifest.json"
 QUICKSIGHT_TYPES = {
     "VARCHAR": "STRING",
     "TINYINT": "INTEGER",
@@ -540,33 +539,10 @@ DATA_SET_ACTIONS = {
 
 
 def generated_view_columns() -> dict[str, list[list[str]]]:
-    views: dict[str, list[list[str]]] = json.loads(VIEW_COLUMNS.read_text())["views"]
-    return views
-
-
-def test_generated_view_columns_are_what_the_views_return(tmp_path: Path) -> None:
-    """deploy/view-columns.json (the datasets' columns) against the views' SQL run on DuckDB: a view whose
-    columns or types change fails here until `deploy/view_columns.py` rewrites the file."""
-    from dmarc_store.query import DuckDBQueryRunner
-
-    runner = DuckDBQueryRunner(tmp_path)
-    try:
-        views = sorted(path.stem for path in (REPO / "athena_queries" / "views").glob("*.sql"))
-        returned = {name: [[column, kind] for column, kind in runner.schema[name].items()] for name in views}
-    finally:
-        runner.close()
-    assert generated_view_columns() == returned, (
-        "deploy/view-columns.json is stale: run deploy/view_columns.py"
-    )
-    check = subprocess.run(
-        [sys.executable, "deploy/view_columns.py", "--check"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
-    assert check.returncode == 0, check.stderr[-4000:]
+    """View -> [[column, Athena type], ...] from deploy/sql-manifest.json (tests/test_deploy_manifest.py
+    holds it to the views' SQL run on DuckDB)."""
+    views = json.loads(SQL_MANIFEST.read_text())["views"]
+    return {view["name"]: view["columns"] for view in views}
 
 
 def test_each_view_is_a_direct_query_quicksight_dataset_of_its_columns(packaged: Packaged) -> None:
@@ -623,27 +599,24 @@ def test_each_view_is_a_direct_query_quicksight_dataset_of_its_columns(packaged:
         )
 
 
-def test_packaging_stops_when_a_view_has_no_generated_columns_or_an_unknown_type() -> None:
+def test_packaging_stops_when_a_view_has_no_readable_column_or_an_unknown_type() -> None:
+    """(A view without columns in the manifest stops deploy/sql.js: tests/test_deploy_manifest.py.)"""
     script = """
       const q = require('./deploy/quicksight.js');
       const views = require('./deploy/sql.js').views();
-      const columns = require('./deploy/view-columns.json');
       const config = { prefix: 'dmarc-dev', stage: 'dev' };
-      const attempt = (cols) => {
-        try { q.dataSets(views, cols, config); return null; } catch (e) { return e.message; }
+      const attempt = (changed) => {
+        try { q.dataSets(changed, config); return null; } catch (e) { return e.message; }
       };
-      const fewer = { views: { ...columns.views } };
-      delete fewer.views.source_summary;
-      const more = { views: { ...columns.views, gone_view: [['a', 'VARCHAR']] } };
-      const odd = { views: { ...columns.views, record_details: [['a', 'INTERVAL DAY TO SECOND']] } };
-      console.log(JSON.stringify([attempt(columns), attempt(fewer), attempt(more), attempt(odd)]));
+      const withColumns = (name, columns) => views.map((v) => (v.name === name ? { ...v, columns } : v));
+      const arrays = withColumns('source_summary', [['a', 'ARRAY(VARCHAR)'], ['b', 'ROW(x INTEGER)']]);
+      const odd = withColumns('record_details', [['a', 'INTERVAL DAY TO SECOND']]);
+      console.log(JSON.stringify([attempt(views), attempt(arrays), attempt(odd)]));
     """
-    fine, fewer, more, odd = node_json(script)
+    fine, arrays, odd = node_json(script)
     assert fine is None
-    assert "source_summary" in fewer
-    assert "deploy/view_columns.py" in fewer
-    assert "gone_view" in more
-    assert "deploy/view_columns.py" in more
+    assert "athena_queries/views/source_summary.sql" in arrays
+    assert "no column QuickSight can read" in arrays
     assert "INTERVAL DAY TO SECOND" in odd
 
 

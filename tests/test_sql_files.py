@@ -119,3 +119,34 @@ def test_docs_list_every_saved_query_with_its_question() -> None:
     text = DOCS.read_text()
     for query in athena_queries.saved_queries():
         assert f"| `{query.name}` | {query.question} |" in text
+
+
+@pytest.mark.parametrize("table", athena_queries.tables(), ids=lambda table: table.name)
+def test_table_storage_and_properties_are_read_with_their_placeholders(
+    table: athena_queries.TableDefinition,
+) -> None:
+    """What deploy/sql_manifest.py hands the Glue tables: read here, so that no deploy code parses DDL."""
+    assert table.stored_as == "PARQUET"
+    assert table.location == f"s3://${{bucket}}/parquet/{table.name}/"
+    properties = dict(table.properties)
+    assert len(properties) == len(table.properties)
+    assert properties["projection.enabled"] == "true"
+    assert properties["projection.dt.range"] == "${projection_start},NOW"
+    assert properties["storage.location.template"] == f"s3://${{bucket}}/parquet/{table.name}/dt=${{dt}}/"
+    assert [key for key, _ in table.properties] == re.findall(r"^\s*'([^']+)'=", table.sql, re.M)
+
+
+def test_a_table_property_the_loader_cannot_read_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = (ROOT / "tables" / "records.sql").read_text()
+    text = text.replace("'classification'='parquet'", "classification")
+    monkeypatch.setattr(athena_queries, "_read", lambda folder: [("records", text)])
+    with pytest.raises(athena_queries.QueryDefinitionError, match="not a table property line"):
+        athena_queries.tables.__wrapped__()
+
+
+@pytest.mark.parametrize("query", athena_queries.saved_queries(), ids=lambda query: query.name)
+def test_saved_query_text_is_the_whole_file_with_its_header(query: athena_queries.SavedQuery) -> None:
+    """The named query's text: the console shows the question and parameters above the SQL."""
+    assert query.text == (ROOT / "saved" / f"{query.name}.sql").read_text().strip().removesuffix(";")
+    assert query.text.startswith(f"-- name: {query.name}\n-- question: {query.question}\n")
+    assert query.text.endswith(query.sql)
