@@ -8,7 +8,7 @@ UV_VERSION := 0.13.9
 CORPUS ?= ../shared/corpus
 DEMO_STORE ?= ./dmarc-demo
 
-.PHONY: demo test lint typecheck pytest venv node bench clean
+.PHONY: demo test lint typecheck pytest venv node bench columns clean
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements/dev.txt pyproject.toml
@@ -37,6 +37,12 @@ pytest: venv
 	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2
 
 test: lint typecheck pytest
+
+# After adding a column to dmarc_model/columns.py (and its DDL line), or changing athena_queries/:
+# rewrite the views' column lists, README.md's column tables and deploy/sql-manifest.json.
+columns: venv
+	$(BIN)/python scripts/sync_columns.py
+	$(BIN)/python deploy/sql_manifest.py
 
 bench: venv
 	$(BIN)/python benchmarks/bench_parse.py

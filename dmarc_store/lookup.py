@@ -8,14 +8,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dmarc_model.models import canonical_ip
-from dmarc_store.backends.dynamo_items import BY_SOURCE_IP, RECORD_ATTRIBUTES, ip_pk
+from dmarc_model.timestamps import iso_z
+from dmarc_store.backends.dynamo_items import (
+    BY_SOURCE_IP,
+    RECORD_ATTRIBUTES,
+    REPORT_CONTEXT_ATTRIBUTES,
+    ip_pk,
+)
 from dmarc_store.jsonable import jsonable
 from dmarc_store.layout import PARQUET_PREFIX
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-LOOKUP_FIELDS = ("report_key", "org_name", "report_id", "policy_domain", "begin", "end", *RECORD_ATTRIBUTES)
+LOOKUP_FIELDS = (*REPORT_CONTEXT_ATTRIBUTES, *RECORD_ATTRIBUTES)
 """The keys of every lookup row, from either store (a public contract of `dmarc lookup`)."""
 
 
@@ -53,56 +59,36 @@ def lookup_dynamodb(
             yield {name: item.get(name) for name in LOOKUP_FIELDS}
 
 
+LOOKUP_SQL = (
+    "SELECT rec.report_key, rep.report_id, rec.org_name, rec.policy_domain, rec.date_range_begin,"
+    " rec.date_range_end, "
+    + ", ".join(f"rec.{name}" for name in RECORD_ATTRIBUTES)
+    + """
+FROM record_details AS rec
+LEFT JOIN report_details AS rep ON rep.dt = rec.dt AND rep.report_key = rec.report_key
+WHERE rec.source_ip = ? AND rec.dt BETWEEN ? AND ?
+ORDER BY rec.date_range_begin, rec.policy_domain, rec.report_key, rec.record_index"""
+)
+"""The local lookup, in Athena SQL over the views, its columns those of the DynamoDB record items."""
+
+
 def lookup_local(
     root: Path, ip: str, since: date | None = None, until: date | None = None
 ) -> Iterator[dict[str, Any]]:
-    """Read the local `records` Parquet through DuckDB; the dt filter prunes partitions."""
-    import duckdb
+    """The same rows from a local store, through the query runner; the dt filter prunes partitions."""
+    from dmarc_store.query import DuckDBQueryRunner
 
     canonical = normalise_ip(ip)
-    if not any((root / PARQUET_PREFIX / "reports").glob("*/*.parquet")):
+    if not any((root / PARQUET_PREFIX / "records").glob("*/*.parquet")):
         return
-    records = _quoted(root / PARQUET_PREFIX / "records" / "*" / "*.parquet")
-    reports = _quoted(root / PARQUET_PREFIX / "reports" / "*" / "*.parquet")
-    hive = "hive_partitioning = true, hive_types = {'dt': VARCHAR}"
-    sql = f"""
-        WITH matched AS (
-            SELECT source_ip, ip_version, report_key, org_name, policy_domain, date_range_begin,
-                   date_range_end, message_count, disposition, policy_dkim, policy_spf, reasons, header_from,
-                   envelope_from, envelope_to, dkim_results, spf_results, record_index
-            FROM read_parquet('{records}', {hive})
-            WHERE source_ip = $ip AND dt BETWEEN $low AND $high
-            QUALIFY row_number() OVER (PARTITION BY report_key, record_index) = 1
-        ),
-        report_ids AS (
-            SELECT DISTINCT report_key, report_id FROM read_parquet('{reports}', {hive})
-            WHERE dt BETWEEN $low AND $high
-        )
-        SELECT matched.*, report_ids.report_id
-        FROM matched LEFT JOIN report_ids USING (report_key)
-        ORDER BY date_range_begin, policy_domain, report_key, record_index
-    """  # noqa: S608 - the only interpolation is our own store paths, quoted
-    parameters = {
-        "ip": canonical,
-        "low": since.isoformat() if since else "0000-00-00",
-        "high": until.isoformat() if until else "9999-99-99",
-    }
-    with duckdb.connect() as connection:
-        connection.execute("SET TimeZone = 'UTC'")
-        rows = connection.execute(sql, parameters).fetchall()
-        names = [column[0] for column in connection.description or []]
-    for values in rows:
-        row = dict(zip(names, values, strict=True))
-        yield {
-            **{name: row.get(name) for name in LOOKUP_FIELDS},
-            "begin": _iso(row["date_range_begin"]),
-            "end": _iso(row["date_range_end"]),
-        }
-
-
-def _quoted(path: Path) -> str:
-    return str(path).replace("'", "''")
-
-
-def _iso(moment: Any) -> str | None:
-    return None if moment is None else moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    low = since.isoformat() if since else "0000-00-00"
+    high = until.isoformat() if until else "9999-99-99"
+    runner = DuckDBQueryRunner(root)
+    try:
+        rows = runner.run_sql(LOOKUP_SQL, (canonical, low, high)).to_pylist()
+    finally:
+        runner.close()
+    for row in rows:
+        row["begin"] = iso_z(row.pop("date_range_begin"))
+        row["end"] = iso_z(row.pop("date_range_end"))
+        yield {name: row.get(name) for name in LOOKUP_FIELDS}

@@ -16,29 +16,19 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+from dmarc_model.columns import REPORT_COLUMNS, item_columns
 from dmarc_model.prepare import PreparedReport
+from dmarc_model.timestamps import iso_z as iso
 
 BY_SOURCE_IP = "by-source-ip"
 BY_DOMAIN = "by-domain"
 TTL_ATTRIBUTE = "expires_at"
-RECORD_ATTRIBUTES = (
-    "source_ip",
-    "ip_version",
-    "message_count",
-    "disposition",
-    "policy_dkim",
-    "policy_spf",
-    "reasons",
-    "header_from",
-    "envelope_from",
-    "envelope_to",
-    "dkim_results",
-    "spf_results",
-)
-
-
-def iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+RECORD_ATTRIBUTES = item_columns()
+"""The `records` columns each record item carries (declared `item` in dmarc_model.columns)."""
+META_ATTRIBUTES = tuple(column.name for column in REPORT_COLUMNS if column.meta)
+"""The `reports` columns META gains on COMPLETE (declared `meta` in dmarc_model.columns)."""
+REPORT_CONTEXT_ATTRIBUTES = ("report_key", "org_name", "report_id", "policy_domain", "begin", "end")
+"""What each record item (and so each lookup row) says of its report; begin and end as ISO 8601 UTC."""
 
 
 def report_pk(report_key: str) -> str:
@@ -93,9 +83,7 @@ def completion_attributes(report: PreparedReport, expires_at: int | None) -> dic
     """What META gains on COMPLETE: the report's row (but bulky fields) and the by-domain keys."""
     row = report.report
     attributes = {
-        name: (iso(value) if isinstance(value, datetime) else value)
-        for name, value in row.items()
-        if name not in ("report_key", "extensions")
+        name: (iso(row[name]) if isinstance(row[name], datetime) else row[name]) for name in META_ATTRIBUTES
     }
     attributes["GSI2PK"] = f"DOMAIN#{row['policy_domain']}"
     attributes["GSI2SK"] = f"{iso(row['date_range_begin'])}#{report.report_key}"
