@@ -33,6 +33,8 @@ from functools import cache
 from importlib import resources
 from typing import Literal
 
+from dmarc_model.errors import DmarcError, UsageError
+
 __all__ = [
     "PLACEHOLDERS",
     "Column",
@@ -57,15 +59,15 @@ ParameterType = Literal["integer", "varchar"]
 ParameterValue = int | str
 
 
-class QueryDefinitionError(ValueError):
+class QueryDefinitionError(DmarcError, ValueError):
     """A .sql file of this package is malformed (a bug in the package, caught by the tests)."""
 
 
-class UnknownQueryError(LookupError):
+class UnknownQueryError(UsageError, LookupError):
     """No saved query has that name."""
 
 
-class ParameterError(ValueError):
+class ParameterError(UsageError):
     """A parameter name or value given for a saved query is not acceptable."""
 
 

@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from dmarc_model.errors import UsageError
+
 __all__ = [
     "DnsRecord",
     "DnsRecordError",
@@ -36,7 +38,7 @@ TXT_CHUNK = 255
 """A TXT record holds strings of at most 255 bytes each; longer text is split into several."""
 
 
-class DnsRecordError(ValueError):
+class DnsRecordError(UsageError):
     """An input that cannot make a valid record: a bad domain, address, region or DMARC policy."""
 
 

@@ -1,7 +1,12 @@
 """Errors of the pure core. Callers dispatch on the type, never on the message text.
 
-    DmarcError                   base of everything this project raises on purpose
-    └── InputRefused             the input cannot become a report; quarantined under `reason`
+The whole tree, with the shell's errors and each one's exit code, is drawn in `dmarc_store.errors`.
+The core's part of it:
+
+    DmarcError                   base of everything this project raises on purpose          exit 1
+    ├── UsageError               a value the user typed is wrong (an IP, a query name)      exit 2
+    ├── ConfigurationError       a setting is missing or wrong: retrying will not help      exit 3
+    └── InputRefused             the input cannot become a report; quarantined under `reason`  exit 1
         ├── EmptyInput              "empty"                nothing there (0 bytes, only whitespace)
         ├── NotAReport              "not-a-report"         no DMARC aggregate report inside
         ├── NotAggregate            "not-aggregate"        another kind: DMARC failure (RUF), SMTP TLS
@@ -26,6 +31,21 @@ from typing import ClassVar
 
 class DmarcError(Exception):
     """Base of every error this project raises on purpose."""
+
+    exit_code: ClassVar[int] = 1
+    """What the `dmarc` command exits with when this error ends it."""
+
+
+class UsageError(DmarcError, ValueError):
+    """A value given by the user (an argument, an option, a parameter) is not acceptable."""
+
+    exit_code = 2
+
+
+class ConfigurationError(DmarcError):
+    """A setting is missing or wrong, or the environment lacks something (no store, no credentials)."""
+
+    exit_code = 3
 
 
 class InputRefused(DmarcError):

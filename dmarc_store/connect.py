@@ -1,32 +1,85 @@
-"""Building stores and services from settings: the one place that creates AWS clients."""
+"""Building what talks to storage from the settings: the one place that wires AWS clients in.
+
+    clients = AwsClients()                    (dmarc_store.aws_clients: one Config, errors translated)
+    aws_store(settings, clients)              the ingest backend on DynamoDB and S3
+    s3_objects(settings, clients)             the bucket's objects, for compaction
+    dynamodb(settings, clients)               the table's client and name, for lookups by IP
+    athena_runner(settings, clients)          the query runner on Athena
+    local_store(settings) / ingest_service(store, settings)
+
+Every function here checks the settings it needs and raises ConfigurationError (exit 3) naming them.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from dmarc_model.errors import ConfigurationError
 from dmarc_store.backends.local import LocalStore
-from dmarc_store.errors import ConfigurationError
 from dmarc_store.ingest.service import IngestService
 from dmarc_store.settings import Settings
 
+if TYPE_CHECKING:
+    from dmarc_store.aws_clients import AwsClients
+    from dmarc_store.backends.aws import AwsStore
+    from dmarc_store.backends.objects import S3Objects
+    from dmarc_store.query import AthenaQueryRunner
 
-def aws_store(settings: Settings, session: Any = None) -> Any:
-    """The AWS store named by DMARC_BUCKET and DMARC_TABLE; AWS_ENDPOINT_URL is honoured by boto3."""
-    import boto3
+__all__ = ["athena_runner", "aws_store", "dynamodb", "ingest_service", "local_store", "s3_objects"]
 
+
+def _clients(clients: AwsClients | None) -> AwsClients:
+    from dmarc_store.aws_clients import AwsClients
+
+    return clients or AwsClients()
+
+
+def _required(settings: Settings, *names: str) -> None:
+    missing = [f"DMARC_{name.upper()}" for name in names if not getattr(settings, name)]
+    if missing:
+        raise ConfigurationError(f"the AWS store needs {' and '.join(missing)} to be set")
+
+
+def aws_store(settings: Settings, clients: AwsClients | None = None) -> AwsStore:
+    """The AWS store named by DMARC_BUCKET and DMARC_TABLE."""
     from dmarc_store.backends.aws import AwsStore
 
-    if not settings.bucket or not settings.table:
-        raise ConfigurationError("the AWS store needs DMARC_BUCKET and DMARC_TABLE to be set")
-    session = session or boto3.session.Session()
+    _required(settings, "bucket", "table")
+    clients = _clients(clients)
     return AwsStore(
-        s3=session.client("s3"),
-        dynamodb=session.client("dynamodb"),
-        bucket=settings.bucket,
-        table=settings.table,
+        s3=clients.client("s3"),
+        dynamodb=clients.client("dynamodb"),
+        bucket=str(settings.bucket),
+        table=str(settings.table),
         retention_days=settings.retention_days,
         lease_seconds=settings.claim_lease_seconds,
+    )
+
+
+def s3_objects(settings: Settings, clients: AwsClients | None = None) -> S3Objects:
+    from dmarc_store.backends.objects import S3Objects
+
+    _required(settings, "bucket")
+    return S3Objects(_clients(clients).client("s3"), str(settings.bucket))
+
+
+def dynamodb(settings: Settings, clients: AwsClients | None = None) -> tuple[Any, str]:
+    """The DynamoDB client and the table name, for lookups by source IP."""
+    _required(settings, "table")
+    return _clients(clients).client("dynamodb"), str(settings.table)
+
+
+def athena_runner(settings: Settings, clients: AwsClients | None = None) -> AthenaQueryRunner:
+    """The query runner on Athena; awswrangler makes its clients from our session, with our Config."""
+    import awswrangler as wr
+
+    from dmarc_store.query import AthenaQueryRunner
+
+    clients = _clients(clients)
+    wr.config.botocore_config = clients.config
+    return AthenaQueryRunner(
+        boto3_session=clients.session, database=settings.glue_database, workgroup=settings.athena_workgroup
     )
 
 

@@ -1,19 +1,53 @@
-"""Errors of the I/O shell. Callers dispatch on the type, never on the message text.
+"""Every error the project raises on purpose, as one tree. Callers dispatch on the type, never on the
+message text; the `dmarc` command exits with each class's `exit_code` (0 is success).
 
-    DmarcError                      (dmarc_model.errors)
-    ├── InputRefused ...            bad input: quarantined and acknowledged, never retried
-    └── StoreError                  the store could not do its part
-        ├── TransientStoreError     worth retrying: throttling, a timeout, a report another worker holds
-        │   └── ReportBusy          another worker is writing this report right now
-        └── ConfigurationError      a setting is missing or wrong: retrying will not help
+    DmarcError                          (dmarc_model.errors)                                 exit 1
+    ├── UsageError                      a value the user typed is wrong                      exit 2
+    │   ├── QueryUsageError             unknown saved query, bad parameter name or value
+    │   ├── athena_queries.UnknownQueryError, .ParameterError
+    │   └── dmarc_model.dns.DnsRecordError
+    ├── ConfigurationError              a setting is missing or wrong, no store, no AWS      exit 3
+    │   └── QueryConfigError            no local store folder, no AWS credentials or region
+    ├── InputRefused ...                (dmarc_model.errors) bad input: quarantined, never retried  exit 1
+    ├── StoreError                      the store could not do its part                      exit 1
+    │   ├── TransientStoreError         worth retrying: throttling, 5xx, timeouts, connection errors
+    │   │   └── ReportBusy              another worker is writing this report right now
+    │   ├── PermanentStoreError         AWS refused the request (access denied, no such table ...)
+    │   └── ConditionFailed             a conditional write lost (the backends handle it; never escapes)
+    ├── QueryError                      a query could not run                                exit 1
+    │   └── QueryFailedError            SQL that does not parse, translate or run; Athena failures
+    │       └── handlers.athena_views.QueryFailed   a view's DDL failed on Athena (the custom resource)
+    ├── dmarc_store.query.sql_dialect.SqlTranslationError  Athena SQL DuckDB cannot run as written
+    │   └── SqlSyntaxError, UntranslatableSqlError         (the runner reports them as QueryFailedError)
+    └── athena_queries.QueryDefinitionError    a malformed .sql file of the package (a bug)
 
-A TransientStoreError raised out of the ingest service fails the one SQS message; SQS redelivers it
-and, after maxReceiveCount, moves it to the dead-letter queue. Nothing is lost.
+`dmarc_store.aws_clients` translates every botocore error into this tree at the one door to AWS. A
+TransientStoreError raised out of the ingest service fails the one SQS message; SQS redelivers it and,
+after maxReceiveCount, moves it to the dead-letter queue. Nothing is lost. `athena_queries` keeps its
+own small errors (a text-only package), rooted in UsageError.
 """
 
 from __future__ import annotations
 
-from dmarc_model.errors import DmarcError
+from typing import Any
+
+from dmarc_model.errors import ConfigurationError, DmarcError, InputRefused, UsageError
+
+__all__ = [
+    "ConditionFailed",
+    "ConfigurationError",
+    "DmarcError",
+    "InputRefused",
+    "PermanentStoreError",
+    "QueryConfigError",
+    "QueryError",
+    "QueryFailedError",
+    "QueryUsageError",
+    "ReportBusy",
+    "StoreError",
+    "TransientStoreError",
+    "UsageError",
+]
 
 
 class StoreError(DmarcError):
@@ -28,5 +62,34 @@ class ReportBusy(TransientStoreError):
     """Another worker holds a fresh claim on this report."""
 
 
-class ConfigurationError(StoreError):
-    """A setting is missing or wrong."""
+class PermanentStoreError(StoreError):
+    """AWS refused the request for a reason retrying will not change."""
+
+
+class ConditionFailed(StoreError):
+    """A conditional write found the item otherwise than required (the claim protocol expects this)."""
+
+    def __init__(self, message: str, item: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.item = item
+        """What DynamoDB returned of the item (ReturnValuesOnConditionCheckFailure), if anything."""
+
+
+class QueryError(DmarcError):
+    """Base of the query runners' errors."""
+
+
+class QueryUsageError(QueryError, UsageError):
+    """The caller asked for something that does not exist or gave a bad value."""
+
+    exit_code = 2
+
+
+class QueryConfigError(QueryError, ConfigurationError):
+    """The store or the AWS environment is not there or not configured."""
+
+    exit_code = 3
+
+
+class QueryFailedError(QueryError):
+    """The SQL did not parse, translate or run."""

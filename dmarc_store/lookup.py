@@ -39,6 +39,9 @@ def lookup_dynamodb(
     """Query the by-source-ip index: one key condition, no scan."""
     from boto3.dynamodb.types import TypeDeserializer
 
+    from dmarc_store.aws_clients import translating
+
+    dynamodb = translating(dynamodb, "dynamodb")
     deserializer = TypeDeserializer()
     low = f"{since.isoformat()}T00:00:00Z" if since else "0"
     high = f"{until.isoformat()}T23:59:59Z~" if until else "9"

@@ -9,9 +9,10 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from dmarc_model.errors import ConfigurationError
 from dmarc_model.limits import Limits
 
 
@@ -67,5 +68,13 @@ class Settings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings, read from the environment on first use."""
-    return Settings()
+    """The process-wide settings, read from the environment on first use.
+
+    A bad value is a ConfigurationError naming the variable (exit 3 from every command).
+    """
+    try:
+        return Settings()
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = "DMARC_" + str(first["loc"][0]).upper() if first["loc"] else "a DMARC_* variable"
+        raise ConfigurationError(f"bad setting {name}: {first['msg']}") from None

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
-
+from dmarc_store.aws_clients import AwsClients
 from handlers.athena_views import SAFETY_MARGIN_MS, Context, handle, logger, put_response
 
 __all__ = ["SAFETY_MARGIN_MS", "handle", "handler", "put_response"]
@@ -17,4 +16,4 @@ __all__ = ["SAFETY_MARGIN_MS", "handle", "handler", "put_response"]
 
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: Context) -> str:
-    return handle(event, context, boto3.client("athena"))
+    return handle(event, context, AwsClients().client("athena"))

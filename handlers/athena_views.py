@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from aws_lambda_powertools import Logger
 
+from dmarc_store.errors import QueryFailedError
+
 if TYPE_CHECKING:
     from mypy_boto3_athena import AthenaClient
 
@@ -41,7 +43,7 @@ class Context(Protocol):
     def get_remaining_time_in_millis(self) -> int: ...
 
 
-class QueryFailed(RuntimeError):
+class QueryFailed(QueryFailedError):
     """Athena ran the statement and refused it, or it did not finish in time."""
 
 

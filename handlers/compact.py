@@ -5,13 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from dmarc_store.backends.objects import S3Objects
 from dmarc_store.compact import compact_closed_days
-from dmarc_store.errors import ConfigurationError
+from dmarc_store.connect import s3_objects
 from dmarc_store.settings import get_settings
 
 logger = Logger(service="dmarc-compact")
@@ -20,9 +18,7 @@ logger = Logger(service="dmarc-compact")
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = get_settings()
-    if not settings.bucket:
-        raise ConfigurationError("DMARC_BUCKET is not set")
-    objects = S3Objects(boto3.client("s3"), settings.bucket)
+    objects = s3_objects(settings)
     today = datetime.now(UTC).date()
     done = compact_closed_days(objects, today, settings.compact_after_days)
     for compaction in done:

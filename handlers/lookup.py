@@ -6,11 +6,10 @@ from datetime import date
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from dmarc_store.errors import ConfigurationError
+from dmarc_store import connect
 from dmarc_store.lookup import lookup_dynamodb
 from dmarc_store.settings import get_settings
 
@@ -21,19 +20,18 @@ logger = Logger(service="dmarc-lookup")
 
 
 @cache
-def dynamodb() -> DynamoDBClient:
-    return boto3.client("dynamodb")
+def dynamodb() -> tuple[DynamoDBClient, str]:
+    """The table's client (made once per container) and name; ConfigurationError without DMARC_TABLE."""
+    return connect.dynamodb(get_settings())
 
 
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    table = get_settings().table
-    if not table:
-        raise ConfigurationError("DMARC_TABLE is not set")
+    client, table = dynamodb()
     try:
         since = date.fromisoformat(event["since"]) if event.get("since") else None
         until = date.fromisoformat(event["until"]) if event.get("until") else None
-        records = list(lookup_dynamodb(dynamodb(), table, str(event["ip"]), since, until))
+        records = list(lookup_dynamodb(client, table, str(event["ip"]), since, until))
     except (KeyError, ValueError) as error:
         return {"error": f"bad request: {error}"}
     logger.info("lookup", extra={"ip": event["ip"], "records": len(records)})

@@ -283,7 +283,7 @@ def test_a_fault_at_each_step_fails_the_message_and_the_retry_completes_exactly_
         s3=clients["s3"], dynamodb=clients["dynamodb"], bucket=aws_kit.BUCKET, table=aws_kit.TABLE
     )
     data, summary = mail
-    with pytest.raises(ClientError):
+    with pytest.raises(TransientStoreError, match="ThrottlingException"):
         IngestService(store).ingest("incoming/flaky", data)
     assert flaky.failed
     retry = IngestService(store).ingest("incoming/flaky", data)

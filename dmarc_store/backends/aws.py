@@ -8,6 +8,7 @@ keeps the ingest Lambda's cold start short. pyarrow itself comes from the AWS SD
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import time
@@ -16,12 +17,12 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeSerializer
-from botocore.exceptions import ClientError
 
 from dmarc_model.rows import reports_table
+from dmarc_store.aws_clients import translating
 from dmarc_store.backends.base import CLAIM_LEASE_SECONDS, ClaimState, PreparedReport, Store
 from dmarc_store.backends.dynamo_items import completion_attributes, meta_item, record_items, report_pk
-from dmarc_store.errors import TransientStoreError
+from dmarc_store.errors import ConditionFailed, TransientStoreError
 from dmarc_store.layout import parquet_bytes, parquet_key, quarantine_key
 
 if TYPE_CHECKING:
@@ -49,8 +50,8 @@ class AwsStore(Store):
         lease_seconds: int = CLAIM_LEASE_SECONDS,
         sleep: Any = time.sleep,
     ) -> None:
-        self.s3 = s3
-        self.dynamodb = dynamodb
+        self.s3: S3Client = translating(s3, "s3")
+        self.dynamodb: DynamoDBClient = translating(dynamodb, "dynamodb")
         self.bucket = bucket
         self.table = table
         self.retention_days = retention_days
@@ -71,11 +72,8 @@ class AwsStore(Store):
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
             return None
-        except ClientError as error:
-            if _code(error) != "ConditionalCheckFailedException":
-                raise
-            returned: Any = error.response.get("Item")
-            existing: dict[str, Any] = returned or self._meta(report.report_key)
+        except ConditionFailed as failed:
+            existing: dict[str, Any] = failed.item or self._meta(report.report_key)
         return ClaimState(
             status=existing["status"]["S"],
             content_sha256=existing["content_sha256"]["S"],
@@ -98,10 +96,8 @@ class AwsStore(Store):
                     ":seen": {"N": str(int(seen_claimed_at))},
                 },
             )
-        except ClientError as error:
-            if _code(error) == "ConditionalCheckFailedException":
-                return False
-            raise
+        except ConditionFailed:
+            return False
         return True
 
     def _meta(self, report_key: str) -> dict[str, Any]:
@@ -134,7 +130,7 @@ class AwsStore(Store):
         )
 
     def release(self, report: PreparedReport) -> None:
-        try:
+        with contextlib.suppress(ConditionFailed):  # no longer PENDING: completed, nothing to release
             self.dynamodb.update_item(
                 TableName=self.table,
                 Key={"PK": {"S": report_pk(report.report_key)}, "SK": {"S": "META"}},
@@ -143,9 +139,6 @@ class AwsStore(Store):
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues={":zero": {"N": "0"}, ":pending": {"S": "PENDING"}},
             )
-        except ClientError as error:
-            if _code(error) != "ConditionalCheckFailedException":
-                raise
 
     def _expires_at(self, report: PreparedReport) -> int | None:
         if not self.retention_days:
@@ -195,10 +188,6 @@ class AwsStore(Store):
         )
         item = response.get("Item")
         return None if item is None else str(item["status"]["S"])
-
-
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
 
 
 def _epoch(naive_utc: datetime) -> int:

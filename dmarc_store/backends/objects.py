@@ -30,7 +30,9 @@ class Objects(ABC):
 
 class S3Objects(Objects):
     def __init__(self, s3: S3Client, bucket: str) -> None:
-        self.s3 = s3
+        from dmarc_store.aws_clients import translating
+
+        self.s3: S3Client = translating(s3, "s3")
         self.bucket = bucket
 
     def list(self, prefix: str) -> builtins.list[str]:

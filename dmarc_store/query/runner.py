@@ -9,12 +9,12 @@ Both runners take Athena SQL from ``athena_queries`` (or ad hoc) and return a ``
     AthenaQueryRunner(boto3_session=...) the SQL as written, in the stack's database and workgroup, saved
                                         query parameters sent as Athena execution parameters.
 
-Errors (callers dispatch on type; the CLI maps them to exit codes):
+Errors (callers dispatch on type; in the tree of ``dmarc_store.errors``, with their exit codes):
 
     QueryError
-    ├── QueryUsageError      unknown saved query, unknown or malformed parameter          (CLI exit 2)
-    ├── QueryConfigError     no local store folder, no AWS credentials or region          (CLI exit 3)
-    └── QueryFailedError     SQL that does not parse, translate or run; Athena failures   (CLI exit 1)
+    ├── QueryUsageError      unknown saved query, unknown or malformed parameter          (exit 2)
+    ├── QueryConfigError     no local store folder, no AWS credentials or region          (exit 3)
+    └── QueryFailedError     SQL that does not parse, translate or run; Athena failures   (exit 1)
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import pyarrow as pa
 
 import athena_queries
 from athena_queries import ParameterError, ParameterValue, SavedQuery, UnknownQueryError
+from dmarc_store.errors import QueryConfigError, QueryError, QueryFailedError, QueryUsageError
 from dmarc_store.query import sql_dialect
 
 if TYPE_CHECKING:
@@ -50,22 +51,6 @@ __all__ = [
 
 PARTITION_TYPE = "VARCHAR"
 """``dt`` as Glue has it: a string, yyyy-MM-dd."""
-
-
-class QueryError(Exception):
-    """Base of the query runner's errors."""
-
-
-class QueryUsageError(QueryError):
-    """The caller asked for something that does not exist or gave a bad value."""
-
-
-class QueryConfigError(QueryError):
-    """The store or the AWS environment is not there or not configured."""
-
-
-class QueryFailedError(QueryError):
-    """The SQL did not parse, translate or run."""
 
 
 class QueryRunner(Protocol):

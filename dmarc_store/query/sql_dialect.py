@@ -33,6 +33,8 @@ from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.schema import MappingSchema
 
+from dmarc_model.errors import DmarcError
+
 __all__ = [
     "UNTRANSLATABLE",
     "SqlSyntaxError",
@@ -52,7 +54,7 @@ Schema = Mapping[str, Mapping[str, str]]
 """Table or view name -> column name -> type (Athena DDL or Trino spelling)."""
 
 
-class SqlTranslationError(ValueError):
+class SqlTranslationError(DmarcError, ValueError):
     """Athena SQL that cannot be run on DuckDB."""
 
 
