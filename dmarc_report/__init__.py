@@ -5,11 +5,16 @@
 
 ``runner`` is a ``dmarc_store.query`` runner (DuckDB over a local store, or Athena), so the page shows
 what the saved queries answer. ``render_html`` is pure: data in, text out.
+
+Modules: ``model`` (the dataclasses), ``sql`` and ``data`` (the queries and their rows), ``text`` and
+``words`` (cleaning, shortening, number formats, words for values), ``svg`` and ``charts`` (chart
+geometry and each section's charts), ``page`` (the Jinja2 environment over ``templates/``).
 """
 
 from __future__ import annotations
 
-from dmarc_report.data import ReportData, ReportOptions, load_report_data
+from dmarc_report.data import load_report_data
+from dmarc_report.model import ReportData, ReportOptions
 from dmarc_report.page import render_html
 
 __all__ = ["ReportData", "ReportOptions", "load_report_data", "render_html"]

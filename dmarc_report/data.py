@@ -1,256 +1,33 @@
 """What the HTML report shows, read through a query runner (DuckDB locally, Athena with --aws).
 
 The numbers come from the project's saved queries (``athena_queries/saved``): daily_volume_pass_rate,
-enforcement_readiness, top_failing_sources and reporters, with their ``days`` and ``domain`` parameters.
-Three small statements below fill the gaps; they read the views (``record_details``,
-``report_details``) in Athena's dialect, so they run unchanged on both runners.
+enforcement_readiness, top_failing_sources and reporters, with their ``days`` and ``domain`` parameters;
+the report's own statements (``dmarc_report.sql``) fill the gaps. Rows become the dataclasses of
+``dmarc_report.model``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from dmarc_report.model import (
+    DayCount,
+    DomainReport,
+    FailingSource,
+    FixSource,
+    Overview,
+    ReportData,
+    ReporterVolume,
+    ReportOptions,
+    SourceVolume,
+    StoredDomain,
+)
+from dmarc_report.sql import INVENTORY_SQL, OVERVIEW_SQL, SOURCE_RESULTS_SQL, TOP_FAILING
 from dmarc_store.query import QueryRunner, run_saved_query
 
-__all__ = [
-    "CATEGORIES",
-    "DayCount",
-    "DomainReport",
-    "FailingSource",
-    "FixSource",
-    "Overview",
-    "ReportData",
-    "ReportOptions",
-    "ReporterVolume",
-    "SourceVolume",
-    "StoredDomain",
-    "load_report_data",
-]
-
-TOP_SOURCES = 15
-TOP_FAILING = 15
-TOP_REPORTERS = 15
-
-CATEGORIES: dict[str, str] = {
-    "pass": "DMARC pass",
-    "forwarded": "forwarded",
-    "mailing_list": "mailing list",
-    "not_aligned": "DKIM and SPF pass, not aligned",
-    "dkim_not_aligned": "DKIM pass, not aligned",
-    "spf_not_aligned": "SPF pass, not aligned",
-    "no_auth": "no authentication",
-}
-"""record_details.failure_category -> words for the page, in the order of the legend."""
-
-_WINDOW = """
-WHERE dt >= CAST(date_add('day', -CAST(? AS integer), current_date) AS varchar)
-  AND lower(policy_domain) LIKE lower(CAST(? AS varchar))"""
-
-INVENTORY_SQL = """
-SELECT policy_domain, count(*) AS reports, min(dt) AS first_dt, max(dt) AS last_dt
-FROM report_details
-GROUP BY policy_domain
-ORDER BY reports DESC, policy_domain
-"""
-"""Every policy domain in the store, whatever the window: for the empty page and for --days all."""
-
-OVERVIEW_SQL = (
-    """
-SELECT
-  count(DISTINCT report_key) AS reports,
-  count(DISTINCT source_ip) AS sources,
-  count(DISTINCT org_name) AS reporters,
-  coalesce(sum(message_count), 0) AS messages,
-  coalesce(sum(CASE WHEN dmarc_pass THEN message_count ELSE 0 END), 0) AS passed
-FROM record_details"""
-    + _WINDOW
-)
-"""The headline numbers of the window."""
-
-SOURCE_RESULTS_SQL = f"""
-WITH recent AS (
-  SELECT policy_domain, source_ip, failure_category, message_count, envelope_from
-  FROM record_details{_WINDOW.replace(chr(10), chr(10) + "  ")}
-),
-top_sources AS (
-  SELECT
-    policy_domain,
-    source_ip,
-    sum(message_count) AS source_messages,
-    array_join(array_sort(array_agg(DISTINCT lower(envelope_from))), ', ') AS envelope_from_domains
-  FROM recent
-  GROUP BY policy_domain, source_ip
-  ORDER BY source_messages DESC, policy_domain, source_ip
-  LIMIT {TOP_SOURCES}
-)
-SELECT
-  t.policy_domain,
-  t.source_ip,
-  t.source_messages,
-  t.envelope_from_domains,
-  r.failure_category,
-  sum(r.message_count) AS messages
-FROM top_sources AS t
-JOIN recent AS r ON r.policy_domain = t.policy_domain AND r.source_ip = t.source_ip
-GROUP BY t.policy_domain, t.source_ip, t.source_messages, t.envelope_from_domains, r.failure_category
-ORDER BY t.source_messages DESC, t.policy_domain, t.source_ip, r.failure_category
-"""  # noqa: S608 - constants only; values go in as parameters
-"""The biggest sources, their volume split by DMARC result (failure_category)."""
-
-
-@dataclass(frozen=True)
-class ReportOptions:
-    days: int | None = 30
-    """How many days back from today (UTC), as in the saved queries; None: everything in the store."""
-    domain: str | None = None
-    """Policy domain, a LIKE pattern (``%.example.com``); None: every domain."""
-
-    def __post_init__(self) -> None:
-        if self.days is not None and self.days < 1:
-            raise ValueError(f"days must be 1 or more, got {self.days}")
-
-
-@dataclass(frozen=True)
-class StoredDomain:
-    domain: str
-    reports: int
-    first_day: date
-    last_day: date
-
-
-@dataclass(frozen=True)
-class DayCount:
-    day: date
-    messages: int
-    passed: int
-    quarantined: int
-    rejected: int
-
-
-@dataclass(frozen=True)
-class FixSource:
-    """A failing source of a domain, in the order enforcement_readiness says to look at them."""
-
-    source_ip: str
-    failing_messages: int
-    share_of_failures: float | None
-    failure_categories: str
-    action: str
-
-    @property
-    def fix_first(self) -> bool:
-        """It authenticates (for some other domain): probably yours or a service of yours."""
-        return self.action.startswith("fix first")
-
-
-@dataclass(frozen=True)
-class DomainReport:
-    domain: str
-    current_policy: str
-    messages: int
-    failing: int
-    would_fail_share: float
-    legitimate_fail_share: float
-    readiness: str
-    fix_sources: tuple[FixSource, ...]
-    days: tuple[DayCount, ...] = ()
-
-    @property
-    def passed(self) -> int:
-        return self.messages - self.failing
-
-    @property
-    def pass_rate(self) -> float | None:
-        return self.passed / self.messages if self.messages else None
-
-    @property
-    def unauthenticated_fail_share(self) -> float:
-        return max(self.would_fail_share - self.legitimate_fail_share, 0.0)
-
-    @property
-    def quarantined(self) -> int:
-        return sum(d.quarantined for d in self.days)
-
-    @property
-    def rejected(self) -> int:
-        return sum(d.rejected for d in self.days)
-
-
-@dataclass(frozen=True)
-class SourceVolume:
-    domain: str
-    source_ip: str
-    messages: int
-    envelope_from: str
-    by_category: Mapping[str, int]
-
-
-@dataclass(frozen=True)
-class FailingSource:
-    domain: str
-    source_ip: str
-    failed: int
-    messages: int
-    fail_rate: float | None
-    categories: str
-    envelope_from: str
-    reporters: str
-
-
-@dataclass(frozen=True)
-class ReporterVolume:
-    reporter: str | None
-    domain: str
-    reports: int
-    messages: int
-    pass_rate: float | None
-    emails: str
-
-
-@dataclass(frozen=True)
-class Overview:
-    reports: int = 0
-    sources: int = 0
-    reporters: int = 0
-    messages: int = 0
-    passed: int = 0
-
-    @property
-    def failing(self) -> int:
-        return self.messages - self.passed
-
-    @property
-    def pass_rate(self) -> float | None:
-        return self.passed / self.messages if self.messages else None
-
-
-@dataclass(frozen=True)
-class ReportData:
-    options: ReportOptions
-    where: str
-    """The store the numbers come from, in words (a folder, or Athena's database)."""
-    generated_at: datetime
-    first_day: date
-    """The first day of the window (for --days all: the first day with a report)."""
-    last_day: date
-    stored: tuple[StoredDomain, ...]
-    overview: Overview = field(default_factory=Overview)
-    domains: tuple[DomainReport, ...] = ()
-    sources: tuple[SourceVolume, ...] = ()
-    failing: tuple[FailingSource, ...] = ()
-    reporters: tuple[ReporterVolume, ...] = ()
-
-    @property
-    def empty(self) -> bool:
-        return self.overview.messages == 0 and not self.domains
-
-    @property
-    def stored_reports(self) -> int:
-        return sum(domain.reports for domain in self.stored)
+__all__ = ["load_report_data"]
 
 
 def load_report_data(

@@ -1,8 +1,10 @@
-"""Inline SVG charts: pure functions from numbers to markup, no script, no external resource.
+"""Chart geometry: pure functions from numbers to the marks of an inline SVG chart, and no markup.
 
-Every chart is ``<svg role="img">`` with a ``<title>`` and a ``<desc>`` (what screen readers announce),
-and every mark has a ``<title>`` of its own (the browser shows it on hover). Text passes through
-``esc``; ids and colours come from the caller's constants, never from report fields.
+``bar_chart``, ``column_chart`` and ``rate_chart`` return a ``Chart``: its size, its title and
+description (what screen readers announce) and its marks (lines, text labels, bars, dots, polylines, in
+drawing order, some in groups). ``templates/chart.html.j2`` draws it as ``<svg role="img">`` with
+every mark's hint as a ``<title>`` of its own (the browser shows it on hover), escaped like all text.
+Ids and colours come from the caller's constants, never from report fields.
 """
 
 from __future__ import annotations
@@ -10,15 +12,38 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
-from dmarc_report.text import compact, esc, shorten
+from dmarc_report.text import compact, shorten
 
-__all__ = ["Column", "Row", "Segment", "bar_chart", "column_chart", "legend", "nice_ticks", "rate_chart"]
+__all__ = [
+    "Bar",
+    "Chart",
+    "Column",
+    "Dot",
+    "Group",
+    "Label",
+    "Line",
+    "Mark",
+    "Polyline",
+    "Row",
+    "Segment",
+    "bar_chart",
+    "column_chart",
+    "nice_ticks",
+    "rate_chart",
+]
 
 FONT = 12
 INK = "#1f2933"
 MUTED = "#616e7c"
 GRID = "#e4e7eb"
+
+Number = int | float
+"""A coordinate: the template writes a float with one decimal (bars: two), an int as it is."""
+
+
+# --- what the caller gives -----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -27,7 +52,7 @@ class Segment:
     """A colour of the page's palette (a constant, never report text)."""
     value: float
     hint: str
-    """The mark's tooltip (report text is fine: it is escaped)."""
+    """The mark's tooltip (report text is fine: the template escapes it)."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +85,88 @@ class Column:
         return sum(segment.value for segment in self.segments)
 
 
+# --- what the template draws ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Line:
+    kind: ClassVar[str] = "line"
+    x1: Number
+    y1: Number
+    x2: Number
+    y2: Number
+    stroke: str
+
+
+@dataclass(frozen=True)
+class Label:
+    """A ``<text>``; with a hint, the hint is its ``<title>``."""
+
+    kind: ClassVar[str] = "label"
+    x: Number
+    y: Number
+    text: str
+    anchor: str = "start"
+    colour: str = INK
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class Bar:
+    """A ``<rect>`` with its hint as ``<title>``."""
+
+    kind: ClassVar[str] = "bar"
+    x: float
+    y: float
+    width: float
+    height: float
+    colour: str
+    hint: str
+
+
+@dataclass(frozen=True)
+class Dot:
+    kind: ClassVar[str] = "dot"
+    x: float
+    y: float
+    radius: float
+    colour: str
+    hint: str
+
+
+@dataclass(frozen=True)
+class Polyline:
+    kind: ClassVar[str] = "polyline"
+    points: tuple[tuple[float, float], ...]
+    colour: str
+
+
+@dataclass(frozen=True)
+class Group:
+    """A ``<g>`` (with a class when ``css`` is set) around marks."""
+
+    kind: ClassVar[str] = "group"
+    marks: tuple[Line | Label | Bar | Dot | Polyline, ...]
+    css: str = ""
+
+
+Mark = Line | Label | Bar | Dot | Polyline | Group
+
+
+@dataclass(frozen=True)
+class Chart:
+    chart_id: str
+    title: str
+    desc: str
+    width: int
+    height: int
+    marks: tuple[Mark, ...]
+    font_size: int = FONT
+
+
+# --- layout --------------------------------------------------------------------------------------------
+
+
 def nice_ticks(maximum: float, count: int = 4, *, whole: bool = True) -> list[float]:
     """Round axis ticks from 0 to at least ``maximum`` (1, 2, 2.5 or 5 times a power of ten apart)."""
     if maximum <= 0:
@@ -75,25 +182,8 @@ def nice_ticks(maximum: float, count: int = 4, *, whole: bool = True) -> list[fl
     return [i * step for i in range(steps + 1)]
 
 
-def _open(chart_id: str, title: str, desc: str, width: int, height: int) -> str:
-    return (
-        f'<svg class="chart" id="{chart_id}" xmlns="http://www.w3.org/2000/svg" '
-        f'viewBox="0 0 {width} {height}" '
-        f'width="{width}" height="{height}" role="img" aria-labelledby="{chart_id}-title {chart_id}-desc" '
-        f'font-size="{FONT}">'
-        f'<title id="{chart_id}-title">{esc(title)}</title><desc id="{chart_id}-desc">{esc(desc)}</desc>'
-    )
-
-
-def _text(x: float, y: float, text: str, *, anchor: str = "start", colour: str = INK, extra: str = "") -> str:
-    return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" fill="{colour}"{extra}>{esc(text)}</text>'
-
-
-def _rect(x: float, y: float, width: float, height: float, colour: str, hint: str) -> str:
-    return (
-        f'<rect x="{x:.2f}" y="{y:.2f}" width="{max(width, 0):.2f}" height="{max(height, 0):.2f}" '
-        f'fill="{colour}"><title>{esc(hint)}</title></rect>'
-    )
+def _bar(x: float, y: float, width: float, height: float, colour: str, hint: str) -> Bar:
+    return Bar(float(x), float(y), max(float(width), 0.0), max(float(height), 0.0), colour, hint)
 
 
 def bar_chart(
@@ -109,44 +199,40 @@ def bar_chart(
     maximum: float | None = None,
     axis: Callable[[float], str] = compact,
     label_limit: int = 28,
-) -> str:
+) -> Chart:
     """Horizontal bars, one per row, each a stack of segments; an axis of values below."""
     top, bottom = 6, 22
     height = top + bottom + row_height * max(len(rows), 1)
     plot_left, plot_right = label_width, width - note_width
-    plot_width = plot_right - plot_left
     largest = maximum if maximum is not None else max((row.total for row in rows), default=0)
     ticks = nice_ticks(largest) if maximum is None else [maximum * i / 4 for i in range(5)]
-    scale = plot_width / (ticks[-1] or 1)
-    parts = [_open(chart_id, title, desc, width, height)]
+    scale = (plot_right - plot_left) / (ticks[-1] or 1)
     axis_y = top + row_height * len(rows)
+    marks: list[Mark] = []
     for tick in ticks:
         x = plot_left + tick * scale
-        parts.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{axis_y}" stroke="{GRID}"/>')
-        parts.append(_text(x, axis_y + 15, axis(tick), anchor="middle", colour=MUTED))
+        marks.append(Line(x, top, x, axis_y, GRID))
+        marks.append(Label(x, float(axis_y + 15), axis(tick), "middle", MUTED))
     for index, row in enumerate(rows):
         y = top + index * row_height
-        bar_y, bar_height = y + 4, row_height - 8
-        label = shorten(row.label, label_limit)
-        parts.append(
-            f'<g class="bar"><text x="{plot_left - 8}" y="{y + row_height / 2 + 4:.1f}" text-anchor="end" '
-            f'fill="{INK}">{esc(label)}<title>{esc(row.hint or row.label)}</title></text>'
-        )
+        text_y = y + row_height / 2 + 4
+        parts: list[Line | Label | Bar | Dot | Polyline] = [
+            Label(plot_left - 8, text_y, shorten(row.label, label_limit), "end", hint=row.hint or row.label)
+        ]
         x = float(plot_left)
         for segment in row.segments:
             if segment.value <= 0:
                 continue
-            parts.append(_rect(x, bar_y, segment.value * scale, bar_height, segment.colour, segment.hint))
+            parts.append(_bar(x, y + 4, segment.value * scale, row_height - 8, segment.colour, segment.hint))
             x += segment.value * scale
         if row.note:
-            parts.append(_text(x + 6, y + row_height / 2 + 4, row.note, colour=row.note_colour))
-        parts.append("</g>")
-    parts.append(f'<line x1="{plot_left}" y1="{top}" x2="{plot_left}" y2="{axis_y}" stroke="{MUTED}"/>')
-    parts.append("</svg>")
-    return "".join(parts)
+            parts.append(Label(x + 6, text_y, row.note, colour=row.note_colour))
+        marks.append(Group(tuple(parts), "bar"))
+    marks.append(Line(plot_left, top, plot_left, axis_y, MUTED))
+    return Chart(chart_id, title, desc, width, height, tuple(marks))
 
 
-def _column_axis(columns: Sequence[Column], plot_left: float, step: float, base: float) -> list[str]:
+def _column_axis(columns: Sequence[Column], plot_left: float, step: float, base: int) -> list[Mark]:
     """Ticks and labels under about seven evenly spread columns (the first and the last included)."""
     if not columns:
         return []
@@ -154,17 +240,17 @@ def _column_axis(columns: Sequence[Column], plot_left: float, step: float, base:
     chosen = set(range(0, len(columns), every)) | {len(columns) - 1}
     if len(columns) - 1 - max(chosen - {len(columns) - 1}, default=-every) < every / 2:
         chosen.discard(max(chosen - {len(columns) - 1}, default=-1))
-    parts = []
+    marks: list[Mark] = []
     for index in sorted(chosen):
         x = plot_left + (index + 0.5) * step
-        parts.append(f'<line x1="{x:.1f}" y1="{base}" x2="{x:.1f}" y2="{base + 4}" stroke="{MUTED}"/>')
-        parts.append(_text(x, base + 17, columns[index].label, anchor="middle", colour=MUTED))
-    return parts
+        marks.append(Line(x, base, x, base + 4, MUTED))
+        marks.append(Label(x, float(base + 17), columns[index].label, "middle", MUTED))
+    return marks
 
 
 def column_chart(
     chart_id: str, title: str, desc: str, columns: Sequence[Column], *, width: int = 720, height: int = 190
-) -> str:
+) -> Chart:
     """Vertical stacked columns over time, a value axis on the left."""
     top, bottom, plot_left, plot_right = 8, 24, 52, width - 8
     plot_height = height - top - bottom
@@ -173,26 +259,37 @@ def column_chart(
     step = (plot_right - plot_left) / max(len(columns), 1)
     gap = min(step * 0.2, 6) if step > 3 else 0
     base = top + plot_height
-    parts = [_open(chart_id, title, desc, width, height)]
+    marks: list[Mark] = []
     for tick in ticks:
         y = base - tick * scale
-        parts.append(f'<line x1="{plot_left}" y1="{y:.1f}" x2="{plot_right}" y2="{y:.1f}" stroke="{GRID}"/>')
-        parts.append(_text(plot_left - 6, y + 4, compact(tick), anchor="end", colour=MUTED))
+        marks.append(Line(plot_left, y, plot_right, y, GRID))
+        marks.append(Label(float(plot_left - 6), y + 4, compact(tick), "end", MUTED))
     for index, column in enumerate(columns):
         x = plot_left + index * step + gap / 2
         y = float(base)
-        parts.append("<g>")
+        bars: list[Line | Label | Bar | Dot | Polyline] = []
         for segment in column.segments:
             if segment.value <= 0:
                 continue
             extent = segment.value * scale
             y -= extent
-            parts.append(_rect(x, y, step - gap, extent, segment.colour, f"{column.hint}: {segment.hint}"))
-        parts.append("</g>")
-    parts.append(f'<line x1="{plot_left}" y1="{base}" x2="{plot_right}" y2="{base}" stroke="{MUTED}"/>')
-    parts.extend(_column_axis(columns, plot_left, step, base))
-    parts.append("</svg>")
-    return "".join(parts)
+            bars.append(_bar(x, y, step - gap, extent, segment.colour, f"{column.hint}: {segment.hint}"))
+        marks.append(Group(tuple(bars)))
+    marks.append(Line(plot_left, base, plot_right, base, MUTED))
+    marks.extend(_column_axis(columns, plot_left, step, base))
+    return Chart(chart_id, title, desc, width, height, tuple(marks))
+
+
+def _runs(points: Sequence[tuple[float, float] | None]) -> list[tuple[tuple[float, float], ...]]:
+    """The stretches of consecutive points (None breaks a stretch) that can be drawn as a line."""
+    runs: list[list[tuple[float, float]]] = [[]]
+    for point in points:
+        if point is None:
+            if runs[-1]:
+                runs.append([])
+            continue
+        runs[-1].append(point)
+    return [tuple(run) for run in runs if len(run) > 1]
 
 
 def rate_chart(
@@ -204,48 +301,28 @@ def rate_chart(
     colour: str,
     width: int = 720,
     height: int = 120,
-) -> str:
+) -> Chart:
     """A share (0 to 100 %) over time as a line with a dot per column; no mail leaves a gap."""
     top, bottom, plot_left, plot_right = 8, 24, 52, width - 8
     plot_height = height - top - bottom
     step = (plot_right - plot_left) / max(len(columns), 1)
     base = top + plot_height
-    parts = [_open(chart_id, title, desc, width, height)]
+    marks: list[Mark] = []
     for share in (0.0, 0.5, 1.0):
         y = base - share * plot_height
-        parts.append(f'<line x1="{plot_left}" y1="{y:.1f}" x2="{plot_right}" y2="{y:.1f}" stroke="{GRID}"/>')
-        parts.append(_text(plot_left - 6, y + 4, f"{share:.0%}", anchor="end", colour=MUTED))
-    runs: list[list[tuple[float, float]]] = [[]]
-    dots = []
-    for index, column in enumerate(columns):
-        if column.rate is None:
-            if runs[-1]:
-                runs.append([])
-            continue
-        x, y = plot_left + (index + 0.5) * step, base - column.rate * plot_height
-        runs[-1].append((x, y))
-        dots.append(
-            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{2.5 if step > 6 else 1.5}" fill="{colour}">'
-            f"<title>{esc(column.hint)}</title></circle>"
-        )
-    for run in runs:
-        if len(run) > 1:
-            points = " ".join(f"{x:.1f},{y:.1f}" for x, y in run)
-            parts.append(
-                f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2" '
-                'stroke-linejoin="round"/>'
-            )
-    parts.extend(dots)
-    parts.append(f'<line x1="{plot_left}" y1="{base}" x2="{plot_right}" y2="{base}" stroke="{MUTED}"/>')
-    parts.extend(_column_axis(columns, plot_left, step, base))
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def legend(items: Sequence[tuple[str, str]]) -> str:
-    """A legend in HTML: (colour, words) pairs; the swatches print as they show."""
-    entries = "".join(
-        f'<li><span class="swatch" style="background:{colour}"></span>{esc(words)}</li>'
-        for colour, words in items
+        marks.append(Line(plot_left, y, plot_right, y, GRID))
+        marks.append(Label(float(plot_left - 6), y + 4, f"{share:.0%}", "end", MUTED))
+    points = [
+        None if column.rate is None else (plot_left + (index + 0.5) * step, base - column.rate * plot_height)
+        for index, column in enumerate(columns)
+    ]
+    marks.extend(Polyline(run, colour) for run in _runs(points))
+    radius = 2.5 if step > 6 else 1.5
+    marks.extend(
+        Dot(point[0], point[1], radius, colour, column.hint)
+        for point, column in zip(points, columns, strict=True)
+        if point is not None
     )
-    return f'<ul class="legend">{entries}</ul>'
+    marks.append(Line(plot_left, base, plot_right, base, MUTED))
+    marks.extend(_column_axis(columns, plot_left, step, base))
+    return Chart(chart_id, title, desc, width, height, tuple(marks))

@@ -1,14 +1,20 @@
-"""Text for the page: escaping of report fields (all attacker-controlled) and number formats.
+"""Text for the page: report fields made visible (all attacker-controlled), shortened, and number formats.
 
-Every piece of text that reaches the HTML or an SVG goes through ``esc``: report fields such as org
-names, domains and comments are written by whoever sends the report.
+Report fields such as org names, domains and comments are written by whoever sends the report.
+``clean`` turns a value into one line of visible text and ``clean_all`` does so for every string in
+the report's data; the templates' autoescape then makes it safe HTML (``esc`` does both, outside them).
 """
 
 from __future__ import annotations
 
 import html
 import re
+from collections.abc import Mapping
+from dataclasses import fields, is_dataclass, replace
 from datetime import date
+from typing import Any, TypeVar, cast
+
+T = TypeVar("T")
 
 _SPACES = re.compile(r"[\t\n\r\f\v]+")
 _INVISIBLE = re.compile(
@@ -25,6 +31,24 @@ def clean(text: object) -> str:
     if text is None:
         return ""
     return _INVISIBLE.sub("\ufffd", _SPACES.sub(" ", str(text)))
+
+
+def clean_all(value: T) -> T:
+    """``value`` with every string in it cleaned: dataclasses, tuples, lists and mappings are rebuilt."""
+    return cast(T, _clean_all(value))
+
+
+def _clean_all(value: Any) -> Any:
+    if isinstance(value, str):
+        return clean(value)
+    if is_dataclass(value) and not isinstance(value, type):
+        changes = {f.name: _clean_all(getattr(value, f.name)) for f in fields(value) if f.init}
+        return replace(value, **changes)
+    if isinstance(value, tuple | list):
+        return type(value)(_clean_all(item) for item in value)
+    if isinstance(value, Mapping):
+        return {_clean_all(key): _clean_all(item) for key, item in value.items()}
+    return value
 
 
 def esc(text: object) -> str:

@@ -2,6 +2,9 @@
 
 The store holds the corpus (old reports) and generated reports of the last days (tests/support/
 report_store.py); the numbers on the page are checked against make_report's own summaries.
+
+Long values (10,000 characters) are shortened and must not widen a table: a copy of the page with a
+measuring script (and without its CSP) shows the layout in Chromium.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import re
 import shutil
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import lxml.html
@@ -21,7 +24,19 @@ from click.testing import CliRunner, Result
 from lxml.html import HtmlElement
 
 from dmarc_cli.main import cli
+from dmarc_report import ReportData, ReportOptions, render_html
+from dmarc_report.model import (
+    DayCount,
+    DomainReport,
+    FailingSource,
+    FixSource,
+    Overview,
+    ReporterVolume,
+    SourceVolume,
+    StoredDomain,
+)
 from dmarc_report.text import count, day, esc, percent, shorten
+from tests.helpers import make_report
 from tests.support.chromium import Browser, Run, chromium, pdf_pages, png_facts
 from tests.support.report_store import (
     HOSTILE_DOMAIN,
@@ -38,6 +53,22 @@ from tests.support.report_store import (
 CANARY = (
     "<!DOCTYPE html><html><body><script>console.error('canary'); no_such_function();</script></body></html>"
 )
+LONG_DOMAIN = "d" * 9992 + ".example"
+LONG_ORG = "Org" + "x" * 9997
+"""10,000 characters each, with no space to break at."""
+TEMPLATES = Path(__file__).resolve().parent.parent / "dmarc_report" / "templates"
+MEASURE = """<script>
+const viewport = document.documentElement.clientWidth;
+const tables = [...document.querySelectorAll("table")].map((table) => {
+  const box = table.getBoundingClientRect();
+  return {name: table.id || (table.caption ? table.caption.textContent.slice(0, 40) : ""),
+          right: box.right, width: box.width, room: table.parentElement.clientWidth};
+});
+document.body.dataset.layout = JSON.stringify(
+  {viewport, document: document.documentElement.scrollWidth, tables});
+</script>"""
+"""Measures the layout and writes it into the DOM (Chromium's --dump-dom shows it): for a test copy only."""
+WIDE_TABLE = "<!DOCTYPE html><html><body><table><tr><td>" + "w" * 3000 + "</td></tr></table></body></html>"
 
 
 @dataclass
@@ -298,6 +329,127 @@ def test_the_page_is_self_contained_and_forbids_scripts_and_fetches(rendered: Re
     assert "script-src" not in policy
 
 
+# --- long values -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Layout:
+    viewport: int
+    document: int
+    """The document's scroll width: wider than the viewport means a horizontal scroll bar."""
+    tables: list[dict[str, object]]
+
+    def too_wide(self) -> list[dict[str, object]]:
+        return [
+            table
+            for table in self.tables
+            if float(str(table["right"])) > self.viewport + 0.5
+            or float(str(table["width"])) > float(str(table["room"])) + 0.5
+        ]
+
+
+def measuring_copy(page: Path, copy: Path) -> Path:
+    """The page with MEASURE added (and its CSP, which forbids any script, removed)."""
+    source = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", page.read_text())
+    copy.write_text(source.replace("</body>", MEASURE + "</body>"))
+    return copy
+
+
+def layout_of(run: Run) -> Layout:
+    assert run.returncode == 0, run.log[-2000:]
+    (facts,) = lxml.html.document_fromstring(run.stdout).xpath("//body/@data-layout")
+    return Layout(**json.loads(facts))
+
+
+def render_long(folder: Path) -> None:
+    """A store with one report whose org_name and policy_domain are 10,000 characters; its page, measured."""
+    report = folder / "long.xml"
+    yesterday = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)
+    make_report(report, 12, 41, "--domain", "long.example", "--begin", str(int(yesterday.timestamp())))
+    xml = report.read_text("utf-8")
+    xml = re.sub(r"<org_name>[^<]*</org_name>", f"<org_name>{LONG_ORG}</org_name>", xml, count=1)
+    xml = re.sub(r"<domain>[^<]*</domain>", f"<domain>{LONG_DOMAIN}</domain>", xml, count=1)
+    report.write_text(xml, "utf-8")
+    assert dmarc("ingest", "--store", str(folder / "store"), str(report)).exit_code == 0
+    html = folder / "long.html"
+    assert dmarc("report", "--html", str(html), "--store", str(folder / "store")).exit_code == 0
+    (folder / "wide.html").write_text(WIDE_TABLE)
+    browser = Browser(chromium(), folder)
+    for width in (1280, 800):
+        copy = measuring_copy(html, folder / f"measure-{width}.html")
+        browser.open(copy, screenshot=folder / f"long-{width}.png", size=f"{width},2000")
+    browser.open(
+        measuring_copy(folder / "wide.html", folder / "measure-wide.html"), screenshot=folder / "wide.png"
+    )
+    runs = dict(zip(("1280", "800", "wide"), browser.collect(), strict=True))
+    (folder / "runs.json").write_text(json.dumps({name: asdict(run) for name, run in runs.items()}))
+
+
+@dataclass
+class LongPage:
+    dom: HtmlElement
+    layouts: dict[str, Layout]
+    """By window width ('1280', '800'), and 'wide': a page that does overflow."""
+
+
+@pytest.fixture(scope="module")
+def long_page(tmp_path_factory: pytest.TempPathFactory) -> LongPage:
+    folder = built_once(tmp_path_factory, "report-long", render_long)
+    runs = {name: Run(**run) for name, run in json.loads((folder / "runs.json").read_text()).items()}
+    dom = lxml.html.document_fromstring((folder / "long.html").read_text())
+    return LongPage(dom, {name: layout_of(run) for name, run in runs.items()})
+
+
+def only_cell(dom: HtmlElement, table_id: str) -> HtmlElement:
+    (row,) = dom.xpath(f"//table[@id='{table_id}']/tbody/tr")
+    cell: HtmlElement = row.xpath("td")[0]
+    return cell
+
+
+@pytest.mark.parametrize(
+    ("table_id", "full"), [("readiness-table", LONG_DOMAIN), ("reporters-table", LONG_ORG)]
+)
+def test_a_10_kb_value_is_shortened_in_its_cell_with_the_full_text_in_a_title(
+    long_page: LongPage, table_id: str, full: str
+) -> None:
+    cell = only_cell(long_page.dom, table_id)
+    shown = cell.text_content()
+    assert 20 < len(shown) <= 80
+    assert shown.endswith("\u2026")
+    assert full.startswith(shown[:-1])
+    assert [element.get("title") for element in cell.xpath(".//*[@title]")] == [full]
+
+
+def test_a_10_kb_domain_is_shortened_in_its_heading_and_captions(long_page: LongPage) -> None:
+    dom = long_page.dom
+    places = dom.xpath("//div[@class='domain']/h3") + dom.xpath("//table[@class='fix']/caption")
+    assert len(places) == 2
+    for place in places:
+        assert len(place.text_content()) < 200
+        assert LONG_DOMAIN in [element.get("title") for element in place.xpath(".//*[@title]")]
+
+
+def test_no_text_on_the_page_shows_a_10_kb_value(long_page: LongPage) -> None:
+    shown = long_page.dom.xpath("//body//text()[not(ancestor::*[local-name()='title'])]")
+    assert shown
+    assert [text[:80] for text in shown if "x" * 200 in text or "d" * 200 in text] == []
+
+
+@pytest.mark.parametrize("width", ["1280", "800"])
+def test_no_table_is_wider_than_the_viewport_with_10_kb_values(long_page: LongPage, width: str) -> None:
+    layout = long_page.layouts[width]
+    assert layout.viewport == int(width)
+    assert len(layout.tables) >= 5
+    assert layout.too_wide() == []
+    assert layout.document <= layout.viewport
+
+
+def test_the_overflow_check_does_see_a_table_that_overflows(long_page: LongPage) -> None:
+    layout = long_page.layouts["wide"]
+    assert [table["name"] for table in layout.too_wide()] == [""]
+    assert layout.document > layout.viewport
+
+
 # --- options, empty pages and exit codes -------------------------------------------------------------------
 
 
@@ -399,3 +551,79 @@ def test_text_is_escaped_and_invisible_characters_made_visible() -> None:
     assert esc("evil\u202egro.elpmaxe\nnext") == "evil\ufffdgro.elpmaxe next"
     assert shorten("2001:db8:85a3:8d3:1319:8a2e:370:7348", 20) == "2001:db8:\u2026e:370:7348"
     assert shorten("A very long reporter name indeed", 12) == "A very long\u2026"
+
+
+def sample_data(domain: str, org_name: str, envelope_from: str) -> ReportData:
+    """One domain, one source and one reporter, built in memory (render_html is pure)."""
+    today = date(2026, 3, 10)
+    return ReportData(
+        options=ReportOptions(),
+        where="memory",
+        generated_at=datetime(2026, 3, 10, 12, tzinfo=UTC),
+        first_day=today - timedelta(days=30),
+        last_day=today,
+        stored=(StoredDomain(domain, 1, today, today),),
+        overview=Overview(reports=1, sources=1, reporters=1, messages=100, passed=90),
+        domains=(
+            DomainReport(
+                domain=domain,
+                current_policy="none",
+                messages=100,
+                failing=10,
+                would_fail_share=0.1,
+                legitimate_fail_share=0.0,
+                readiness="almost",
+                fix_sources=(FixSource("192.0.2.1", 10, 1.0, "no_auth", "blocked"),),
+                days=(DayCount(today, 100, 90, 0, 10),),
+            ),
+        ),
+        sources=(SourceVolume(domain, "192.0.2.1", 100, envelope_from, {"pass": 90, "no_auth": 10}),),
+        failing=(FailingSource(domain, "192.0.2.1", 10, 100, 0.1, "no_auth", envelope_from, org_name),),
+        reporters=(ReporterVolume(org_name, domain, 1, 100, 0.9, "noreply@example.net"),),
+    )
+
+
+def test_every_report_value_is_cleaned_in_text_titles_and_charts() -> None:
+    page = render_html(
+        sample_data("evil\u202egro.elpmaxe", "Zero\u200bwidth\nOrg", "tab\tfrom\u2066.example")
+    )
+    for invisible in ("\u202e", "\u200b", "\u2066", "\t"):
+        assert invisible not in page
+    dom = lxml.html.document_fromstring(page)
+    text = dom.text_content()
+    assert "evil\ufffdgro.elpmaxe" in text
+    assert "Zero\ufffdwidth Org" in text
+    assert "tab from\ufffd.example" in text
+    assert "evil\ufffdgro.elpmaxe: 100 messages" in chart_titles(dom) + dom.xpath(
+        "//*[local-name()='text']//text()"
+    )
+
+
+def test_markup_in_a_value_stays_text_in_a_title_attribute() -> None:
+    hostile = '"><script>alert(1)</script>' + "y" * 100
+    dom = lxml.html.document_fromstring(render_html(sample_data("quoted.example", hostile, hostile)))
+    assert dom.xpath("//script") == []
+    titles = [element.get("title") for element in dom.xpath("//td//*[@title]")]
+    assert titles.count(hostile) == 4  # envelope from (sources, failing), reported by, reporter
+    assert row_for(dom, "reporters-table", shorten(hostile, 60))
+
+
+def test_no_template_turns_off_escaping() -> None:
+    templates = sorted(TEMPLATES.glob("*.html.j2"))
+    assert len(templates) >= 8
+    for template in templates:
+        source = template.read_text()
+        assert not re.search(r"\|\s*safe\b|autoescape\s+false|Markup", source), template.name
+    assert "@media print" in (TEMPLATES / "page.css").read_text()
+
+
+def test_the_package_exports_what_we_meant() -> None:
+    import dmarc_report
+
+    assert dmarc_report.__all__ == ["ReportData", "ReportOptions", "load_report_data", "render_html"]
+
+
+def test_render_html_is_pure() -> None:
+    data = sample_data("shop.example", "Receiver", "bounce.example")
+    assert render_html(data) == render_html(data)
+    assert data.domains[0].domain == "shop.example"
