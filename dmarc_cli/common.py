@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeVar
 import click
 
 from dmarc_model.errors import DmarcError
-from dmarc_store.errors import ConfigurationError
 from dmarc_store.settings import Settings, get_settings
 
 EXIT_OK = 0
@@ -53,7 +52,10 @@ def settings_for(store_dir: Path | None) -> Settings:
 
 
 def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
-    click.echo(f"dmarc: {message}", err=True)
+    """One line on stderr, report text and file names shown escaped (dmarc_cli.output), then exit."""
+    from dmarc_cli.output import safe_terminal
+
+    click.echo(f"dmarc: {safe_terminal(message)}", err=True)
     sys.exit(code)
 
 
@@ -62,10 +64,8 @@ def one_line_errors() -> Iterator[None]:
     """Errors become one clear line and a meaningful exit code, never a traceback."""
     try:
         yield
-    except ConfigurationError as error:
-        fail(str(error), EXIT_CONFIG)
     except DmarcError as error:
-        fail(str(error), EXIT_FAILED)
+        fail(str(error), error.exit_code)  # the tree of dmarc_store.errors gives each class its code
     except ValueError as error:
         fail(str(error), EXIT_USAGE)
     except BrokenPipeError:
@@ -89,35 +89,25 @@ def handle_errors(function: F) -> F:
 
 def query_failure(error: QueryError) -> NoReturn:
     """A query runner error as one line and the exit code of its kind (3 config, 2 usage, else 1)."""
-    from dmarc_store.query import QueryConfigError, QueryUsageError
-
-    if isinstance(error, QueryConfigError):
-        fail(str(error), EXIT_CONFIG)
-    fail(str(error), EXIT_USAGE if isinstance(error, QueryUsageError) else EXIT_FAILED)
+    fail(str(error), error.exit_code)
 
 
 def open_runner(store_dir: Path | None, use_aws: bool) -> tuple[QueryRunner, str]:
     """The query runner for --store / --aws, and where it reads, in words."""
-    from pydantic import ValidationError
-
-    from dmarc_store.query import AthenaQueryRunner, DuckDBQueryRunner, QueryError
+    from dmarc_store.query import DuckDBQueryRunner
 
     if store_dir is not None and use_aws:
         fail("--store and --aws exclude each other", EXIT_USAGE)
     try:
         settings = settings_for(store_dir)
-    except ValidationError as error:
-        fail(f"bad DMARC_* setting: {error.errors()[0]['msg']}", EXIT_CONFIG)
-    if use_aws:
-        import boto3
+        if use_aws:
+            from dmarc_store.connect import athena_runner
 
-        database, workgroup = settings.glue_database, settings.athena_workgroup
-        athena = AthenaQueryRunner(boto3_session=boto3.Session(), database=database, workgroup=workgroup)
-        return athena, f"Athena database {database} (workgroup {workgroup})"
-    try:
+            athena = athena_runner(settings)
+            return athena, f"Athena database {athena.database} (workgroup {athena.workgroup})"
         return DuckDBQueryRunner(settings.store), str(settings.store)
-    except QueryError as error:
-        query_failure(error)
+    except DmarcError as error:
+        fail(str(error), error.exit_code)
 
 
 def check_output_folder(path: Path) -> None:

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
 from dmarc_cli.common import handle_errors, settings_for, store_options
-from dmarc_store.backends.objects import LocalObjects, Objects, S3Objects
+from dmarc_cli.output import echo_json_line
+from dmarc_store.backends.objects import LocalObjects, Objects
 from dmarc_store.compact import LOOKBACK_DAYS, compact_closed_days
-from dmarc_store.errors import ConfigurationError
 
 
 @click.command("compact")
@@ -45,13 +44,11 @@ def command(store_dir: Path | None, use_aws: bool, after_days: int | None, lookb
     settings = settings_for(store_dir)
     objects: Objects
     if use_aws:
-        import boto3
+        from dmarc_store.connect import s3_objects
 
-        if not settings.bucket:
-            raise ConfigurationError("--aws needs DMARC_BUCKET to be set")
-        objects = S3Objects(boto3.client("s3"), settings.bucket)
+        objects = s3_objects(settings)
     else:
         objects = LocalObjects(settings.store)
     days = settings.compact_after_days if after_days is None else after_days
     for compaction in compact_closed_days(objects, datetime.now(UTC).date(), days, lookback_days):
-        click.echo(json.dumps(compaction.__dict__))
+        echo_json_line(compaction.__dict__)

@@ -19,10 +19,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from dmarc_cli.ingest_cmd import print_summary
+from dmarc_cli.output import terminal_console, terminal_line, terminal_text
 from dmarc_cli.sources import iter_sources
 from dmarc_store.backends.local import LocalStore
 from dmarc_store.ingest.batch import ingest_sources
@@ -31,7 +32,7 @@ from dmarc_store.ingest.service import IngestService
 MARKER = ".dmarc-demo-store"
 CORPUS_NOTES = frozenset({"SOURCES.md", "expected.json"})
 DEMO_DOMAINS = ("example.com", "example.org")
-console = Console()
+console = terminal_console()
 
 
 @click.command()
@@ -45,16 +46,19 @@ def main(corpus: Path, store: Path, html: Path) -> None:
         generated = _generate(corpus.parent / "tools" / "make_report.py", Path(scratch))
         paths = sorted(p for p in corpus.iterdir() if p.name not in CORPUS_NOTES) if corpus.is_dir() else []
         if not paths:
-            console.print(f"[yellow]no corpus at {corpus}: ingesting the generated reports only[/yellow]")
+            console.print(
+                terminal_line((f"no corpus at {corpus}: ingesting the generated reports only", "yellow"))
+            )
         sources = list(iter_sources([*paths, *generated]))
-        console.print(f"Ingesting {len(sources)} files into {store} ...")
+        console.print(terminal_text(f"Ingesting {len(sources)} files into {store} ..."))
         summary = ingest_sources(IngestService(LocalStore(store)), sources)
     print_summary(summary, where=str(store))
     _print_readiness(store)
     _write_report(store, html)
+    readiness = f".venv/bin/dmarc query enforcement_readiness --store {store}"
+    console.print()
     console.print(
-        f"\nNext: [bold].venv/bin/dmarc query --list[/bold], then "
-        f"[bold].venv/bin/dmarc query enforcement_readiness --store {store}[/bold]"
+        terminal_line("Next: ", (".venv/bin/dmarc query --list", "bold"), ", then ", (readiness, "bold"))
     )
 
 
@@ -95,24 +99,27 @@ def _print_readiness(store: Path) -> None:
         rows = run_saved_query(runner, "enforcement_readiness", {"days": 30}).to_pylist()
     finally:
         runner.close()
-    table = Table(title="Enforcement readiness, last 30 days (saved query enforcement_readiness)")
+    table = Table(
+        title=terminal_text("Enforcement readiness, last 30 days (saved query enforcement_readiness)")
+    )
     columns = ("policy_domain", "readiness", "would_fail_share", "source_ip", "failing_messages")
     for column in columns:
-        table.add_column(column.replace("_", " "))
+        table.add_column(terminal_text(column.replace("_", " ")))
     shown: dict[str, int] = {}
     for row in rows:
         domain = str(row.get("policy_domain"))
         shown[domain] = shown.get(domain, 0) + 1
         if shown[domain] > 3:
             continue
-        table.add_row(*(_cell(row.get(column)) for column in columns))
-    console.print(table if rows else "[yellow]no reports in the last 30 days[/yellow]")
+        table.add_row(*(_cell(column, row.get(column)) for column in columns))
+    console.print(table if rows else terminal_line(("no reports in the last 30 days", "yellow")))
 
 
-def _cell(value: object) -> str:
-    if isinstance(value, float):
-        return f"{value:.1%}"
-    return "" if value is None else str(value)
+def _cell(column: str, value: object) -> Text:
+    """A cell of the readiness table: shares as percentages, every other value as the query shows it."""
+    if column.endswith("_share") and isinstance(value, float):
+        return terminal_text(f"{value:.1%}")
+    return terminal_text(value)
 
 
 def _write_report(store: Path, html: Path) -> None:
@@ -125,7 +132,7 @@ def _write_report(store: Path, html: Path) -> None:
     finally:
         runner.close()
     html.write_text(render_html(data), encoding="utf-8")
-    console.print(f"Wrote {html.resolve()}: open it in a browser (it needs no network).")
+    console.print(terminal_text(f"Wrote {html.resolve()}: open it in a browser (it needs no network)."))
 
 
 if __name__ == "__main__":

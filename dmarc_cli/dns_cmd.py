@@ -7,6 +7,7 @@ import os
 
 import click
 
+from dmarc_cli.output import safe_terminal
 from dmarc_model.dns import DnsRecordError, records_to_publish
 
 
@@ -57,5 +58,5 @@ def command(domain: str, rua: str, policy: str | None, region: str, as_json: boo
         click.echo(json.dumps(rows, indent=2))
         return
     for record in records:
-        click.echo(f"; {record.purpose}")
-        click.echo(record.zone_line())
+        click.echo(safe_terminal(f"; {record.purpose}"))
+        click.echo(safe_terminal(record.zone_line()))

@@ -7,29 +7,26 @@ fields (from report_details): who reported, the period and the published policy.
 are left out on purpose: repeated on every record, a spreadsheet sum over them would count a report
 many times. ``reports``: one row per report, as the view report_details has it.
 
-Cells are quoted by the csv module; text cells that a spreadsheet would run as a formula (starting
-with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return, also after leading spaces) get a single
-quote in front. Lists and structs (reasons, DKIM and SPF results) are JSON; timestamps ISO 8601 (UTC).
+Cells go through the output layer (dmarc_cli.output): quoted by the csv module, text cells that a
+spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return,
+also after leading spaces) get a single quote in front unless ``raw``. Lists and structs (reasons, DKIM
+and SPF results) are JSON; timestamps ISO 8601 (UTC).
 """
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
-import decimal
-import json
-from typing import Any, Literal, TextIO
+from typing import Literal, TextIO
 
-from dmarc_store.jsonable import jsonable
+from dmarc_cli.output import FORMULA_TRIGGERS, CsvRows, neutralise
+from dmarc_cli.output import csv_cell as cell
+from dmarc_model.columns import RECORD_COLUMNS, REPORT_COLUMNS
 from dmarc_store.query import QueryRunner
 
 __all__ = ["EXPORT_SQL", "FORMULA_TRIGGERS", "Table", "cell", "neutralise", "write_csv"]
 
 Table = Literal["records", "reports"]
 
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-
-RECORD_COLUMNS = (
+RECORD_EXPORT_ORDER = (
     "rec.dt",
     "rec.report_key",
     "rep.report_id",
@@ -39,15 +36,7 @@ RECORD_COLUMNS = (
     "rec.policy_domain",
     "rec.date_range_begin",
     "rec.date_range_end",
-    "rep.published_adkim",
-    "rep.published_aspf",
-    "rep.published_p",
-    "rep.published_sp",
-    "rep.published_pct",
-    "rep.published_fo",
-    "rep.published_np",
-    "rep.published_testing",
-    "rep.published_discovery_method",
+    "rep.published_*",
     "rec.record_index",
     "rec.source_ip",
     "rec.ip_version",
@@ -67,16 +56,32 @@ RECORD_COLUMNS = (
     "rec.dkim_results",
     "rec.spf_results",
     "rec.extensions",
+    "rec.*",
     "rep.extensions AS report_extensions",
     "rep.xml_schema",
     "rep.generator",
     "rep.source_key",
     "rep.ingested_at",
 )
+"""The order of the `records` export (a public contract: columns are only added). `rep.published_*`
+stands for every published-policy column of `reports`, `rec.*` for every other `records` column
+declared in dmarc_model.columns, in declared order, so a new column is exported without an edit here."""
+
+
+def record_export_columns() -> tuple[str, ...]:
+    """The select list of the `records` export, with the placeholders of RECORD_EXPORT_ORDER filled."""
+    published = [f"rep.{column.name}" for column in REPORT_COLUMNS if column.name.startswith("published_")]
+    named = set(RECORD_EXPORT_ORDER) | {"rec.org_name"}  # the record's org_name is its report's
+    others = [f"rec.{column.name}" for column in RECORD_COLUMNS if f"rec.{column.name}" not in named]
+    fill = {"rep.published_*": published, "rec.*": others}
+    return tuple(name for entry in RECORD_EXPORT_ORDER for name in fill.get(entry, [entry]))
+
+
+RECORD_COLUMNS_SELECTED = record_export_columns()
 
 EXPORT_SQL: dict[str, str] = {
     "records": (
-        "SELECT\n  " + ",\n  ".join(RECORD_COLUMNS) + "\nFROM record_details AS rec\n"
+        "SELECT\n  " + ",\n  ".join(RECORD_COLUMNS_SELECTED) + "\nFROM record_details AS rec\n"
         "LEFT JOIN report_details AS rep ON rep.dt = rec.dt AND rep.report_key = rec.report_key\n"
         "ORDER BY rec.dt, rec.report_key, rec.record_index"
     ),
@@ -85,38 +90,9 @@ EXPORT_SQL: dict[str, str] = {
 """Athena SQL over the views, the same on DuckDB (local store) and Athena (--aws)."""
 
 
-def neutralise(text: str) -> str:
-    """Text a spreadsheet would take for a formula, with a single quote in front; other text as is."""
-    if text.lstrip(" ").startswith(FORMULA_TRIGGERS):
-        return "'" + text
-    return text
-
-
-def cell(value: Any) -> str:
-    """A value as a CSV field: text neutralised, numbers and booleans plain, NULL empty."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float | decimal.Decimal):
-        return str(value)
-    if isinstance(value, dt.datetime):
-        return value.isoformat(sep=" ")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, list | dict):
-        return neutralise(json.dumps(jsonable(value), ensure_ascii=False, separators=(",", ":")))
-    return neutralise(str(value))
-
-
-def write_csv(runner: QueryRunner, table: Table, stream: TextIO) -> int:
-    """Write a header and one line per row of ``table``; return the number of rows."""
+def write_csv(runner: QueryRunner, table: Table, stream: TextIO, *, raw: bool = False) -> int:
+    """Write a header and one CRLF line per row of ``table``; return the number of rows."""
     result = runner.run_sql(EXPORT_SQL[table])
-    writer = csv.writer(stream, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
-    writer.writerow(result.column_names)
-    rows = 0
-    for batch in result.to_batches():
-        for row in batch.to_pylist():
-            writer.writerow([cell(value) for value in row.values()])
-            rows += 1
-    return rows
+    rows = CsvRows(stream, raw=raw)
+    rows.row(result.column_names)
+    return sum(rows.rows(row.values() for row in batch.to_pylist()) for batch in result.to_batches())

@@ -33,9 +33,14 @@ from dmarc_cli.common import (
     show_default=True,
     help="records: one row per record with its report's fields; reports: one row per report.",
 )
+@click.option(
+    "--raw",
+    is_flag=True,
+    help="Leave text that starts like a formula as it is (for data pipelines, not spreadsheets).",
+)
 @store_options
 @handle_errors
-def command(csv_path: Path, table: str, store_dir: Path | None, use_aws: bool) -> None:
+def command(csv_path: Path, table: str, raw: bool, store_dir: Path | None, use_aws: bool) -> None:
     """Export the stored records (or reports) as CSV, ready for a spreadsheet.
 
     Records come one per line with their report's fields: reporter, report id, period and published
@@ -45,8 +50,9 @@ def command(csv_path: Path, table: str, store_dir: Path | None, use_aws: bool) -
 
     The CSV follows RFC 4180 (UTF-8, CRLF line ends, quotes where needed). Lists (reasons, DKIM
     and SPF results) are JSON. Text that a spreadsheet would run as a formula (starting with =, +,
-    -, @, a tab or a carriage return) gets a leading single quote: report fields come from
-    strangers. With --aws the query runs on Athena (DMARC_GLUE_DATABASE, DMARC_ATHENA_WORKGROUP).
+    -, @, a tab or a carriage return, also after spaces) gets a leading single quote: report fields
+    come from strangers. --raw leaves such text as it is, for a program rather than a spreadsheet.
+    With --aws the query runs on Athena (DMARC_GLUE_DATABASE, DMARC_ATHENA_WORKGROUP).
 
     \b
     Exit codes:
@@ -60,9 +66,11 @@ def command(csv_path: Path, table: str, store_dir: Path | None, use_aws: bool) -
       dmarc export --csv records.csv
       dmarc export --csv reports.csv --table reports --store /srv/dmarc
       dmarc export --csv - | head
+      dmarc export --csv records.csv --raw      # text exactly as reported, for a program
       dmarc export --csv records.csv --aws
     """
     from dmarc_cli.export import Table, write_csv
+    from dmarc_cli.output import safe_terminal
     from dmarc_store.query import QueryError
 
     chosen: Table = "reports" if table == "reports" else "records"
@@ -71,13 +79,14 @@ def command(csv_path: Path, table: str, store_dir: Path | None, use_aws: bool) -
     to_stdout = str(csv_path) == "-"
     try:
         if to_stdout:
-            rows = write_csv(runner, chosen, sys.stdout)
+            rows = write_csv(runner, chosen, sys.stdout, raw=raw)
             sys.stdout.flush()
         else:
             with replacing(csv_path) as output:
-                rows = write_csv(runner, chosen, output)
+                rows = write_csv(runner, chosen, output, raw=raw)
     except QueryError as error:
         query_failure(error)
     noun = "record" if table == "records" else "report"
     target = "stdout" if to_stdout else str(csv_path)
-    click.echo(f"exported {rows:,} {noun}{'' if rows == 1 else 's'} to {target}", err=to_stdout)
+    message = f"exported {rows:,} {noun}{'' if rows == 1 else 's'} to {target}"
+    click.echo(safe_terminal(message), err=to_stdout)

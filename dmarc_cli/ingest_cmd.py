@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import click
 
 from dmarc_cli.common import EXIT_FAILED, EXIT_OK, handle_errors, settings_for, store_options
+from dmarc_cli.output import echo_json_line, safe_terminal, terminal_console, terminal_line, terminal_text
 from dmarc_cli.sources import Source, iter_sources
 from dmarc_store.connect import aws_store, ingest_service, local_store
 from dmarc_store.ingest.batch import BatchSummary, ingest_sources
@@ -51,7 +51,7 @@ def command(paths: tuple[Path, ...], store_dir: Path | None, use_aws: bool, as_j
     sources = list(iter_sources(paths))
     if as_json:
         summary = ingest_sources(service, sources, on_result=_print_json_line)
-        click.echo(json.dumps(summary.as_json()))
+        echo_json_line(summary.as_json())
     else:
         summary = _ingest_with_progress(service, sources)
         print_summary(summary, where="AWS" if use_aws else str(settings.store))
@@ -60,46 +60,49 @@ def command(paths: tuple[Path, ...], store_dir: Path | None, use_aws: bool, as_j
 
 def _print_json_line(source: Source, result: IngestResult | None) -> None:
     if result is not None:
-        click.echo(json.dumps(result.as_json(), default=str))
+        echo_json_line(result.as_json())
 
 
 def _ingest_with_progress(service: IngestService, sources: list[Source]) -> BatchSummary:
-    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     progress = Progress(
-        TextColumn("ingesting"),
+        TextColumn("ingesting", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
-        TextColumn("{task.fields[name]}"),
+        TextColumn("{task.fields[name]}", markup=False),
         transient=True,
         disable=not sys.stderr.isatty(),
-        console=Console(stderr=True),
+        console=terminal_console(stderr=True),
     )
     with progress:
         task = progress.add_task("ingest", total=len(sources), name="")
 
         def advance(source: Source, result: IngestResult | None) -> None:
-            progress.update(task, advance=1, name=Path(source.key).name[:40])
+            progress.update(task, advance=1, name=safe_terminal(Path(source.key).name)[:40])
 
         return ingest_sources(service, sources, on_result=advance)
 
 
 def print_summary(summary: BatchSummary, where: str) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"Ingested into {where}", show_header=False)
-    table.add_column("what")
-    table.add_column("count", justify="right")
-    table.add_row("files read", f"{summary.files:,}")
-    table.add_row("reports new", f"{summary.new:,}")
-    table.add_row("reports duplicate", f"{summary.duplicate:,}")
-    table.add_row("reports conflicting", f"{summary.conflict:,}")
-    table.add_row("records stored", f"{summary.records:,}")
-    for reason, count in sorted(summary.quarantined.items()):
-        table.add_row(f"quarantined: {reason}", f"{count:,}")
+    table = Table(title=terminal_text(f"Ingested into {where}"), show_header=False)
+    table.add_column(terminal_text("what"))
+    table.add_column(terminal_text("count"), justify="right")
+    counts = [
+        ("files read", summary.files),
+        ("reports new", summary.new),
+        ("reports duplicate", summary.duplicate),
+        ("reports conflicting", summary.conflict),
+        ("records stored", summary.records),
+    ]
+    counts += [(f"quarantined: {reason}", count) for reason, count in sorted(summary.quarantined.items())]
+    for what, count in counts:
+        table.add_row(terminal_text(what), terminal_text(f"{count:,}"))
     for failure in summary.failed:
-        table.add_row(f"[red]failed[/red] {failure['source']}", failure["error"])
-    Console().print(table)
+        table.add_row(
+            terminal_line(("failed", "red"), " ", failure["source"]), terminal_text(failure["error"])
+        )
+    terminal_console().print(table)

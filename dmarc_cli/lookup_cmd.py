@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -12,7 +11,7 @@ from typing import Any
 import click
 
 from dmarc_cli.common import EXIT_OK, handle_errors, settings_for, store_options
-from dmarc_store.errors import ConfigurationError
+from dmarc_cli.output import echo_json_line
 from dmarc_store.lookup import lookup_dynamodb, lookup_local, normalise_ip
 from dmarc_store.settings import Settings
 
@@ -46,7 +45,7 @@ def command(
     last = until.date() if until else None
     settings = settings_for(store_dir)
     for row in _rows(settings, ip, first, last, use_aws):
-        click.echo(json.dumps(row, default=str))
+        echo_json_line(row)
     sys.exit(EXIT_OK)
 
 
@@ -55,8 +54,7 @@ def _rows(
 ) -> Iterator[dict[str, Any]]:
     if not use_aws:
         return lookup_local(settings.store, ip, since, until)
-    import boto3
+    from dmarc_store.connect import dynamodb
 
-    if not settings.table:
-        raise ConfigurationError("--aws needs DMARC_TABLE to be set")
-    return lookup_dynamodb(boto3.client("dynamodb"), settings.table, ip, since, until)
+    client, table = dynamodb(settings)
+    return lookup_dynamodb(client, table, ip, since, until)

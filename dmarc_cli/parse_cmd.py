@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from dmarc_cli.output import echo_json_line, terminal_console, terminal_line, terminal_text
 from dmarc_cli.sources import Source, iter_sources
 from dmarc_model.digest import ReportDigest, digest_input
 from dmarc_model.errors import InputRefused
+
+if TYPE_CHECKING:
+    from rich.text import Text
 
 
 @click.command("parse")
@@ -47,7 +50,7 @@ def command(paths: tuple[Path, ...], as_json: bool) -> None:
         for line in _parse_one(source):
             refused_any = refused_any or "error" in line
             if as_json:
-                click.echo(json.dumps(line, ensure_ascii=False))
+                echo_json_line(line)
             else:
                 lines.append(line)
     if not as_json:
@@ -82,26 +85,27 @@ def _error_line(source: str, reason: str, detail: str) -> dict[str, Any]:
 
 
 def _print_table(lines: list[dict[str, Any]]) -> None:
-    from rich.console import Console
+    """The reports as a table, then one note per refusal and warning: report text shown, never obeyed."""
     from rich.table import Table
 
-    console = Console()
-    table = Table(title="DMARC aggregate reports")
-    table.add_column("source", overflow="fold")
-    table.add_column("reporter", overflow="fold")
-    table.add_column("domain", overflow="fold")
-    table.add_column("day (UTC)", no_wrap=True)
-    table.add_column("records", justify="right")
-    table.add_column("messages", justify="right")
-    table.add_column("DMARC pass", justify="right")
-    notes: list[str] = []
+    table = Table(title=terminal_text("DMARC aggregate reports"))
+    table.add_column(terminal_text("source"), overflow="fold")
+    table.add_column(terminal_text("reporter"), overflow="fold")
+    table.add_column(terminal_text("domain"), overflow="fold")
+    table.add_column(terminal_text("day (UTC)"), no_wrap=True)
+    for header in ("records", "messages", "DMARC pass"):
+        table.add_column(terminal_text(header), justify="right")
+    notes: list[Text] = []
     for line in lines:
         source = Path(line["source"]).name
         if "error" in line:
-            notes.append(f"[red]refused[/red] {source}: {line['error']['reason']}: {line['error']['detail']}")
+            error = line["error"]
+            notes.append(
+                terminal_line(("refused", "red"), f" {source}: {error['reason']}: {error['detail']}")
+            )
             continue
         total = line["message_total"]
-        table.add_row(
+        cells = (
             source,
             line["org_name"] or "",
             line["policy_domain"],
@@ -110,10 +114,14 @@ def _print_table(lines: list[dict[str, Any]]) -> None:
             f"{total:,}",
             f"{100 * line['dmarc_pass'] / total:.1f}%" if total else "-",
         )
-        notes.extend(f"[yellow]warning[/yellow] {source}: {warning}" for warning in line["warnings"])
+        table.add_row(*(terminal_text(cell) for cell in cells))
+        notes.extend(
+            terminal_line(("warning", "yellow"), f" {source}: {warning}") for warning in line["warnings"]
+        )
+    console = terminal_console()
     console.print(table)
     for note in notes:
-        console.print(note, highlight=False, markup=True)
+        console.print(note)
 
 
 __all__ = ["ReportDigest", "command"]

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
 import decimal
-import json
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -15,10 +12,18 @@ import click
 
 import athena_queries
 from dmarc_cli.common import EXIT_USAGE, fail, open_runner, query_failure, store_options
-from dmarc_store.jsonable import jsonable
+from dmarc_cli.output import (
+    CsvRows,
+    echo_json_line,
+    safe_terminal,
+    terminal_console,
+    terminal_text,
+    text_cell,
+)
 
 if TYPE_CHECKING:
     import pyarrow as pa
+    from rich.console import Console
 
     from dmarc_store.query import QueryRunner
 
@@ -45,6 +50,11 @@ FORMATS = ("table", "csv", "json")
     "--format", "output_format", type=click.Choice(FORMATS), default="table", show_default=True,
     help="table: readable; csv; json: one object per row, one per line.",
 )  # fmt: skip
+@click.option(
+    "--raw", is_flag=True,
+    help="With --format csv: leave text that starts like a formula (=, +, -, @, tab, CR) as it is, "
+    "for data pipelines; by default it gets a leading ' so that a spreadsheet shows it as text.",
+)  # fmt: skip
 def command(
     name: str | None,
     list_only: bool,
@@ -53,6 +63,7 @@ def command(
     store_dir: Path | None,
     use_aws: bool,
     output_format: str,
+    raw: bool,
 ) -> None:
     """Answer questions about your reports with the saved queries, or with your own SQL.
 
@@ -61,12 +72,17 @@ def command(
       dmarc query --list
       dmarc query enforcement_readiness --param days=30 --param domain=example.com
       dmarc query top_failing_sources --format csv > failing.csv
+      dmarc query reporters --format csv --raw > reporters.csv   # text exactly as reported
       dmarc query --sql "SELECT policy_domain, sum(message_count) FROM record_details GROUP BY 1"
       dmarc query daily_volume_pass_rate --aws
 
     Parameters not given take the defaults shown by --list --format json. The SQL is Athena's; locally it
     runs on DuckDB over the Parquet files of the store, translated by sqlglot. With --aws it runs on
     Athena (DMARC_GLUE_DATABASE, DMARC_ATHENA_WORKGROUP, usual AWS credentials).
+
+    The CSV is the export's: report text that a spreadsheet would run as a formula (starting with =, +,
+    -, @, a tab or a carriage return) gets a leading single quote, unless --raw. In the table, control
+    characters and escape sequences in report text are shown escaped (\\x1b), never sent to the terminal.
 
     \b
     Exit codes: 0 ok, 1 the query failed, 2 usage error (unknown query or parameter),
@@ -77,8 +93,10 @@ def command(
         fail("give exactly one of NAME, --list or --sql (see dmarc query --help)", EXIT_USAGE)
     if param_items and not name:
         fail("--param applies to a saved query NAME", EXIT_USAGE)
+    if raw and output_format != "csv":
+        fail("--raw applies to --format csv", EXIT_USAGE)
     if list_only:
-        _print_list(output_format)
+        _print_list(output_format, raw)
         return
     values = _parse_params(param_items)
     if name is not None:
@@ -92,7 +110,7 @@ def command(
         title = "query"
     runner, _where = open_runner(store_dir, use_aws)
     table = _run(runner, name, sql_text, values)
-    _print_table(table, output_format, title)
+    _print_result(table, output_format, title, raw)
 
 
 def _parse_params(items: Sequence[str]) -> dict[str, str]:
@@ -116,70 +134,69 @@ def _run(runner: QueryRunner, name: str | None, sql_text: str | None, values: Ma
         query_failure(error)
 
 
-def _print_list(output_format: str) -> None:
+def _print_list(output_format: str, raw: bool) -> None:
     queries = athena_queries.saved_queries()
     if output_format == "json":
         for query in queries:
             defaults = {p.name: p.default for p in query.parameters}
-            click.echo(json.dumps({"name": query.name, "question": query.question, "parameters": defaults}))
+            echo_json_line({"name": query.name, "question": query.question, "parameters": defaults})
     elif output_format == "csv":
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(["name", "question"])
-        writer.writerows([query.name, query.question] for query in queries)
+        rows = CsvRows(sys.stdout, raw=raw, line_end="\n")
+        rows.row(["name", "question"])
+        rows.rows([query.name, query.question] for query in queries)
     else:
         width = max(len(query.name) for query in queries)
         for query in queries:
-            click.echo(f"{query.name:<{width}}  {query.question}")
+            click.echo(safe_terminal(f"{query.name:<{width}}  {query.question}"))
 
 
-def _print_table(table: pa.Table, output_format: str, title: str) -> None:
+def _print_result(table: pa.Table, output_format: str, title: str, raw: bool) -> None:
     rows: list[dict[str, Any]] = table.to_pylist()
     columns: list[str] = list(table.column_names)
     if output_format == "json":
         for row in rows:
-            click.echo(json.dumps({key: jsonable(value) for key, value in row.items()}, ensure_ascii=False))
-        return
-    if output_format == "csv":
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(columns)
-        writer.writerows([_cell(row[column]) for column in columns] for row in rows)
-        return
-    from rich.console import Console
+            echo_json_line(row)
+    elif output_format == "csv":
+        writer = CsvRows(sys.stdout, raw=raw, line_end="\n")
+        writer.row(columns)
+        writer.rows([row[column] for column in columns] for row in rows)
+    else:
+        _print_grid(rows, columns, title)
+
+
+def _print_grid(rows: list[dict[str, Any]], columns: list[str], title: str) -> None:
+    """A table, or one block per row when a table would not fit the terminal (like psql's \\x)."""
     from rich.table import Table
 
-    console = Console(soft_wrap=False)
-    cells = [[_cell(row[column]) for column in columns] for row in rows]
-    widths = [max([len(column), *(len(line[i]) for line in cells)]) for i, column in enumerate(columns)]
+    console = terminal_console()
+    cells = [[safe_terminal(text_cell(row[column])) for column in columns] for row in rows]
+    headers = [safe_terminal(column) for column in columns]
+    widths = [max([len(header), *(len(line[i]) for line in cells)]) for i, header in enumerate(headers)]
     if sum(widths) + 3 * len(columns) + 1 > console.width and rows:
-        # Too wide to read as a grid: one block per row, column names on the left (like psql's \x).
-        console.print(title, style="bold")
-        for number, line in enumerate(cells, start=1):
-            block = Table(title=f"row {number}", title_justify="left", show_header=False, box=None)
-            block.add_column(style="dim", no_wrap=True)
-            block.add_column(overflow="fold")
-            for column, value in zip(columns, line, strict=True):
-                block.add_row(column, value)
-            console.print(block)
-        console.print(f"{len(rows)} rows")
+        _print_blocks(console, headers, cells, title)
         return
-    grid = Table(title=title, title_justify="left", caption=f"{len(rows)} rows", caption_justify="left")
-    for column in columns:
+    grid = Table(
+        title=terminal_text(title), title_justify="left",
+        caption=terminal_text(f"{len(rows)} rows"), caption_justify="left",
+    )  # fmt: skip
+    for column, header in zip(columns, headers, strict=True):
         values = [row[column] for row in rows if row[column] is not None]
         numeric = bool(values) and all(isinstance(v, int | float | decimal.Decimal) for v in values)
-        grid.add_column(column, justify="right" if numeric else "left", overflow="fold")
+        grid.add_column(terminal_text(header), justify="right" if numeric else "left", overflow="fold")
     for line in cells:
-        grid.add_row(*line)
+        grid.add_row(*(terminal_text(cell) for cell in line))
     console.print(grid)
 
 
-def _cell(value: Any) -> str:
-    """A value as text for a table cell or CSV field (lists and objects as JSON, NULL as empty)."""
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime):
-        return value.isoformat(sep=" ")
-    if isinstance(value, list | dict):
-        return json.dumps(jsonable(value), ensure_ascii=False)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(jsonable(value))
+def _print_blocks(console: Console, headers: list[str], cells: list[list[str]], title: str) -> None:
+    from rich.table import Table
+
+    console.print(terminal_text(title, "bold"))
+    for number, line in enumerate(cells, start=1):
+        block = Table(title=terminal_text(f"row {number}"), title_justify="left", show_header=False, box=None)
+        block.add_column(style="dim", no_wrap=True)
+        block.add_column(overflow="fold")
+        for header, value in zip(headers, line, strict=True):
+            block.add_row(terminal_text(header), terminal_text(value))
+        console.print(block)
+    console.print(terminal_text(f"{len(cells)} rows"))

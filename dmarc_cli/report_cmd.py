@@ -92,6 +92,7 @@ def command(
       dmarc report --html backfill.html --days all --store /srv/dmarc
       dmarc report --html - --aws > report.html
     """
+    from dmarc_cli.output import safe_terminal
     from dmarc_report import ReportOptions, load_report_data, render_html
     from dmarc_store.query import QueryError
 
@@ -109,7 +110,7 @@ def command(
     else:
         with replacing(html_path) as output:
             output.write(page)
-    click.echo(_summary(data, "stdout" if to_stdout else str(html_path)), err=to_stdout)
+    click.echo(safe_terminal(_summary(data, "stdout" if to_stdout else str(html_path))), err=to_stdout)
 
 
 def _summary(data: ReportData, target: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import mailbox
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,11 +47,21 @@ def _folder(folder: Path) -> Iterator[Source]:
 
 
 def _file(path: Path) -> Iterator[Source]:
+    key = path_key(path)
     if is_mbox(path):
         for index in range(len(_mbox_keys(path))):
-            yield Source(f"{path}#{index}", path, index)
+            yield Source(f"{key}#{index}", path, index)
     else:
-        yield Source(str(path), path)
+        yield Source(key, path)
+
+
+def path_key(path: Path) -> str:
+    """A path as text that is valid UTF-8, for keys and output: a name's byte that is not UTF-8 (read
+    by Python as a lone surrogate, which no store or UTF-8 output takes) is written ``\\xff``."""
+    text = str(path)
+    if text.isascii():
+        return text
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def is_mbox(path: Path) -> bool:

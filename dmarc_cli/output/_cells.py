@@ -1,0 +1,55 @@
+"""Values (from DuckDB, Athena, DynamoDB, the parser) as text: one conversion for tables and CSV."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import json
+import re
+from typing import Any
+
+from dmarc_store.jsonable import jsonable
+
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+"""What a spreadsheet runs as a formula when a cell starts with it (also after leading spaces)."""
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def text_cell(value: Any) -> str:
+    """A value as text: NULL empty, booleans true/false, numbers plain (Decimals exact, never as an
+    exponent), timestamps ISO 8601 in UTC (``2025-01-01 00:00:00``), lists and objects as compact JSON."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, decimal.Decimal):
+        return format(value, "f")
+    if isinstance(value, dt.datetime):
+        moment = value if value.tzinfo is None else value.astimezone(dt.UTC)
+        return moment.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, list | tuple | dict):
+        return json.dumps(jsonable(value), ensure_ascii=False, separators=(",", ":"), default=str)
+    return str(value)
+
+
+def neutralise(text: str) -> str:
+    """Text a spreadsheet would take for a formula, with a single quote in front; other text as is."""
+    if text.lstrip(" ").startswith(FORMULA_TRIGGERS):
+        return "'" + text
+    return text
+
+
+def csv_cell(value: Any, *, raw: bool = False) -> str:
+    """A value as a CSV field: ``text_cell``, lone surrogates (undecodable file names) as ``\\udcff``
+    so that the file stays UTF-8, and text neutralised unless ``raw``; numbers are never touched."""
+    text = text_cell(value)
+    if not text.isascii():
+        text = _SURROGATE.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
+    if raw or isinstance(value, int | float | decimal.Decimal):
+        return text
+    return neutralise(text)
