@@ -13,6 +13,7 @@ from dmarc_model.identity import report_key
 from dmarc_model.limits import Limits
 from dmarc_model.parse import read_report
 from dmarc_model.summary import ReportTotals
+from dmarc_model.timestamps import iso_z
 from dmarc_model.unpack import Payload, unpack
 
 
@@ -39,8 +40,8 @@ class ReportDigest:
             "org_name": self.org_name,
             "report_id": self.report_id,
             "policy_domain": self.policy_domain,
-            "begin": _iso(self.begin),
-            "end": _iso(self.end),
+            "begin": iso_z(self.begin),
+            "end": iso_z(self.end),
             "record_count": self.totals.record_count,
             "message_total": self.totals.message_total,
             "dkim_aligned_pass": self.totals.dkim_aligned_pass,
@@ -52,10 +53,6 @@ class ReportDigest:
             "report_key": self.report_key,
             "location": self.location,
         }
-
-
-def _iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def digest_payload(payload: Payload) -> ReportDigest:
