@@ -22,11 +22,11 @@ import click
 from rich.table import Table
 from rich.text import Text
 
+from dmarc_cli.batch import ingest_sources
 from dmarc_cli.ingest_cmd import print_summary
 from dmarc_cli.output import terminal_console, terminal_line, terminal_text
 from dmarc_cli.sources import iter_sources
 from dmarc_store.backends.local import LocalStore
-from dmarc_store.ingest.batch import ingest_sources
 from dmarc_store.ingest.service import IngestService
 
 MARKER = ".dmarc-demo-store"

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import click
 
+from dmarc_cli.batch import BatchSummary, ingest_sources
 from dmarc_cli.common import EXIT_FAILED, EXIT_OK, handle_errors, settings_for, store_options
 from dmarc_cli.output import echo_json_line, safe_terminal, terminal_console, terminal_line, terminal_text
 from dmarc_cli.sources import Source, iter_sources
 from dmarc_store.connect import aws_store, ingest_service, local_store
-from dmarc_store.ingest.batch import BatchSummary, ingest_sources
 from dmarc_store.ingest.service import IngestResult, IngestService
 
 

@@ -14,7 +14,7 @@ failing after them is translated:
     anything else                                                PermanentStoreError, one clear line
 
 Two retry loops stay by hand, as no SDK covers them: DynamoDB's UnprocessedItems (backends.aws) and
-waiting for another worker's claim (ingest.batch, SQS redelivery).
+waiting for another worker's claim (dmarc_cli.batch; in the Lambda, SQS redelivery).
 """
 
 from __future__ import annotations

@@ -206,8 +206,8 @@ def test_throttled_writes_during_ingest_aws_are_retried_then_reported_without_a_
     """Throttling on every DynamoDB write: the CLI retries, then lists the file as failed (exit 1)."""
     from click.testing import CliRunner
 
+    from dmarc_cli import batch
     from dmarc_cli.main import cli
-    from dmarc_store.ingest import batch
 
     original = TranslatingClient.__getattr__
 

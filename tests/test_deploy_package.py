@@ -70,6 +70,8 @@ def test_package_holds_the_code_and_its_requirements_and_nothing_else(packaged: 
         "build",
         "deploy",
         "dmarc_cli",
+        "dmarc_report",
+        "scripts",
         *NOT_IN_THE_PACKAGE,
     ):
         assert excluded not in roots, excluded
