@@ -11,8 +11,10 @@ message text; the `dmarc` command exits with each class's `exit_code` (0 is succ
     ├── InputRefused ...                (dmarc_model.errors) bad input: quarantined, never retried  exit 1
     ├── StoreError                      the store could not do its part                      exit 1
     │   ├── TransientStoreError         worth retrying: throttling, 5xx, timeouts, connection errors
-    │   │   └── ReportBusy              another worker is writing this report right now
+    │   │   ├── ReportBusy              another worker is writing this report right now
+    │   │   └── ClaimLost               our lease ran out and another worker took the report over
     │   ├── PermanentStoreError         AWS refused the request (access denied, no such table ...)
+    │   │   └── ObjectMissing           a listed object is gone: another compaction merged it
     │   └── ConditionFailed             a conditional write lost (the backends handle it; never escapes)
     ├── QueryError                      a query could not run                                exit 1
     │   └── QueryFailedError            SQL that does not parse, translate or run; Athena failures
@@ -34,10 +36,12 @@ from typing import Any
 from dmarc_model.errors import ConfigurationError, DmarcError, InputRefused, UsageError
 
 __all__ = [
+    "ClaimLost",
     "ConditionFailed",
     "ConfigurationError",
     "DmarcError",
     "InputRefused",
+    "ObjectMissing",
     "PermanentStoreError",
     "QueryConfigError",
     "QueryError",
@@ -60,6 +64,10 @@ class TransientStoreError(StoreError):
 
 class ReportBusy(TransientStoreError):
     """Another worker holds a fresh claim on this report."""
+
+
+class ClaimLost(TransientStoreError):
+    """Another worker took over the claim (ours had run out): it completes the report, not us."""
 
 
 class PermanentStoreError(StoreError):
@@ -93,3 +101,12 @@ class QueryConfigError(QueryError, ConfigurationError):
 
 class QueryFailedError(QueryError):
     """The SQL did not parse, translate or run."""
+
+
+class ObjectMissing(PermanentStoreError):
+    """No object under a key listed a moment ago (S3 NoSuchKey, a local file gone): another worker, a
+    concurrent compaction, has deleted it. Compaction skips that day for the run (dmarc_store.compact)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"no object {key}: deleted since it was listed")
+        self.key = key

@@ -4,12 +4,40 @@ incoming/<ses message id>                       raw mail written by SES
 uploads/<name>                                  files a user drops in
 parquet/<table>/dt=YYYY-MM-DD/<report_key>.parquet
 parquet/<table>/dt=YYYY-MM-DD/compacted-<hash>.parquet   after daily compaction
-quarantine/<reason>/<source key>                a copy of refused input
-quarantine/<reason>/<source key>.json           its sidecar {reason, detail, source, report_keys, ...}
+kept-aside/dt=YYYY-MM-DD/<report_key>.json      records of a stored report that failed validation
+quarantine/<reason>/<name>                      a copy of refused input, <name> made from its source key
+quarantine/<reason>/<name>%note.json            its note {reason, detail, source, report_keys, ...}
+
+Names of quarantined objects (`object_name`). A source key is any text: a local path (absolute,
+relative, with `..`), an S3 key (`a//b`, a backslash, a newline), of any length. Its name is the key
+with these characters percent-encoded as UTF-8 (`%XX`, upper-case hex):
+
+- `%` itself, `\\`, control characters (C0, DEL, C1), U+2028/U+2029 and lone surrogates;
+- every `/` that does not stand between two non-empty parts (`/tmp/a` gives `%2Ftmp/a`, `a//b`
+  gives `a%2F%2Fb`), so no part is empty and no name starts with `/`;
+- a `.` that starts a part (`..` gives `%2E.`, `.x` gives `%2Ex`), so no part is `.` or `..` and
+  no part is hidden or looks like a temporary file (`write_atomically`).
+
+An ordinary key (`uploads/report.xml`, `incoming/<id>`) is its own name. Percent-decoding a name
+gives the key back, so two keys never share a name. A name whose part exceeds 245 bytes (a file name
+is at most 255, less the note's 10) or whose whole exceeds what S3 allows (1,024 bytes with prefix and
+note suffix) is shortened: each part cut to 211 bytes, the whole cut to fit, both on character
+boundaries, then `%-` and 32 hex digits of the SHA-256 of the source key appended. The note's suffix
+starts with `%n` and the shortened tag with `%-`, which encoding never produces (it only writes `%`
+before two hex digits), so:
+
+1. a copy is never a note: notes end in `%note.json`, a copy has no `%n`;
+2. two plain names are equal only if their keys are (decoding);
+3. a shortened name is never a plain one (`%-`), two shortened names are equal only if the keys'
+   hashes are (128 bits);
+4. a note or a shortened name is never a folder of another name (folders are plain encoded parts, or
+   parts cut without the tag); a folder of one name is the file of another only when one source path
+   is a folder under the other (`a`, then `a/b`): never at once, as a path is a file or a folder.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 
@@ -20,6 +48,15 @@ INCOMING_PREFIX = "incoming/"
 UPLOADS_PREFIX = "uploads/"
 PARQUET_PREFIX = "parquet/"
 QUARANTINE_PREFIX = "quarantine/"
+QUARANTINE_NOTE_SUFFIX = "%note.json"
+NAME_MAX_BYTES = 255
+"""A file name's limit in bytes on the usual local file systems (ext4, XFS, Btrfs, APFS)."""
+KEY_MAX_BYTES = 1024
+"""An S3 key's limit in UTF-8 bytes."""
+_SHORTENED_TAG = "%-"
+_ESCAPED = re.compile(r"[%\\\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_TOKEN = re.compile(r"%[0-9A-F]{2}|.", re.DOTALL)
+KEPT_ASIDE_PREFIX = "kept-aside/"
 TABLES = ("reports", "records")
 PARQUET_COMPRESSION = "snappy"
 """The AWS SDK for pandas layer builds pyarrow without zstd, lz4 and brotli: snappy is what it reads."""
@@ -33,14 +70,80 @@ def parquet_key(table: str, dt: str, report_key: str) -> str:
     return f"{partition_prefix(table, dt)}{report_key}.parquet"
 
 
+def kept_aside_key(dt: str, report_key: str) -> str:
+    return f"{KEPT_ASIDE_PREFIX}dt={dt}/{report_key}.json"
+
+
 def quarantine_key(reason: str, source_key: str) -> str:
-    return f"{QUARANTINE_PREFIX}{reason}/{safe_relative(source_key)}"
+    """Where the copy of refused input goes: `quarantine/<reason>/<name>`, its note beside it."""
+    folder = f"{QUARANTINE_PREFIX}{escape_part(reason)}/"
+    budget = KEY_MAX_BYTES - _size(folder) - _size(QUARANTINE_NOTE_SUFFIX)
+    return folder + object_name(source_key, budget, NAME_MAX_BYTES - _size(QUARANTINE_NOTE_SUFFIX))
 
 
-def safe_relative(name: str) -> str:
-    """A source name as a relative key: no leading slash, no '..', no empty parts."""
-    parts = [part for part in re.split(r"[\\/]+", name) if part not in ("", ".", "..")]
-    return "/".join(parts) or "unnamed"
+def quarantine_note_key(copy_key: str) -> str:
+    """The note of a quarantined copy: `<copy key>%note.json`, a name no copy can have."""
+    return f"{copy_key}{QUARANTINE_NOTE_SUFFIX}"
+
+
+def object_name(source_key: str, budget: int, part_bytes: int) -> str:
+    """The source key as a relative name: a different name for every key, none empty, `.`, `..` or
+    hidden, no part over `part_bytes` and the whole within `budget` bytes (see the module docstring)."""
+    name = escape_key(source_key)
+    parts = name.split("/")
+    if name and _size(name) <= budget and all(_size(part) <= part_bytes for part in parts):
+        return name
+    tag = f"{_SHORTENED_TAG}{_digest(source_key)}"
+    parts = [_cut(part, part_bytes - len(tag)) for part in parts]
+    return _cut("/".join(parts), budget - len(tag)) + tag
+
+
+def escape_key(source_key: str) -> str:
+    """The source key with the characters listed in the module docstring percent-encoded; its
+    percent-decoding is the key itself."""
+    parts = [escape_text(part) for part in source_key.split("/")]
+    joined = parts[0]
+    for before, after in zip(parts, parts[1:], strict=False):
+        joined += ("/" if before and after else "%2F") + after
+    return "/".join(_no_leading_dot(part) for part in joined.split("/"))
+
+
+def escape_part(text: str) -> str:
+    """Text as one part of a name: escaped like a key, and any `/` in it too."""
+    return _no_leading_dot(escape_text(text).replace("/", "%2F")) or _SHORTENED_TAG + _digest(text)
+
+
+def escape_text(text: str) -> str:
+    return _ESCAPED.sub(_percent, text)
+
+
+def _percent(found: re.Match[str]) -> str:
+    return "".join(f"%{byte:02X}" for byte in found.group().encode("utf-8", "surrogatepass"))
+
+
+def _no_leading_dot(part: str) -> str:
+    return f"%2E{part[1:]}" if part.startswith(".") else part
+
+
+def _cut(text: str, limit: int) -> str:
+    """The longest start of `text` within `limit` UTF-8 bytes that splits no character and no `%XX`."""
+    if _size(text) <= limit:
+        return text
+    size = end = 0
+    for token in _TOKEN.finditer(text):
+        size += _size(token.group())
+        if size > limit:
+            break
+        end = token.end()
+    return text[:end]
+
+
+def _digest(source_key: str) -> str:
+    return hashlib.sha256(source_key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def _size(text: str) -> int:
+    return len(text.encode("utf-8", "surrogatepass"))
 
 
 def parquet_bytes(table: pa.Table) -> bytes:

@@ -39,6 +39,7 @@ from dmarc_model.errors import InputRefused
 from dmarc_model.prepare import PreparedReport, prepare_report
 from dmarc_model.schema import SCHEMAS
 from dmarc_model.unpack import Payload, unpack
+from dmarc_store.backends.base import Claim, ClaimOutcome
 from dmarc_store.backends.local import LocalStore
 from dmarc_store.query import DuckDBQueryRunner
 from tests.helpers import CORPUS, MAKE_REPORT, SHARED
@@ -130,7 +131,7 @@ def write_store(root: Path, reports: Iterable[ParsedReport]) -> list[ParsedRepor
         kept.setdefault(parsed.report_key, parsed)
     store = LocalStore(root)
     for parsed in kept.values():
-        store.write(parsed.prepared)  # the local store's own Parquet writer
+        store.write(parsed.prepared, Claim(ClaimOutcome.NEW))  # the local store's own Parquet writer
     return list(kept.values())
 
 

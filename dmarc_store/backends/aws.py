@@ -18,12 +18,17 @@ from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeSerializer
 
-from dmarc_model.rows import reports_table
 from dmarc_store.aws_clients import translating
-from dmarc_store.backends.base import CLAIM_LEASE_SECONDS, ClaimState, PreparedReport, Store
-from dmarc_store.backends.dynamo_items import completion_attributes, meta_item, record_items, report_pk
-from dmarc_store.errors import ConditionFailed, TransientStoreError
-from dmarc_store.layout import parquet_bytes, parquet_key, quarantine_key
+from dmarc_store.backends.base import CLAIM_LEASE_SECONDS, Claim, ClaimState, PreparedReport, Store
+from dmarc_store.backends.dynamo_items import (
+    completion_attributes,
+    meta_item,
+    record_items,
+    record_sk,
+    report_pk,
+)
+from dmarc_store.errors import ClaimLost, ConditionFailed, TransientStoreError
+from dmarc_store.layout import quarantine_key, quarantine_note_key
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -63,11 +68,12 @@ class AwsStore(Store):
     def _now(self) -> float:
         return float(int(time.time()))
 
-    def _insert_pending(self, report: PreparedReport, now: float) -> ClaimState | None:
+    def _insert_pending(self, report: PreparedReport, now: float, token: str) -> ClaimState | None:
+        item = meta_item(report, status="PENDING", claimed_at=int(now), claim_token=token)
         try:
             self.dynamodb.put_item(
                 TableName=self.table,
-                Item=to_attribute_values(meta_item(report, status="PENDING", claimed_at=int(now))),
+                Item=to_attribute_values(item),
                 ConditionExpression="attribute_not_exists(PK)",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
@@ -81,17 +87,21 @@ class AwsStore(Store):
             claimed_at=float(existing["claimed_at"]["N"]),
         )
 
-    def _take_over(self, report: PreparedReport, seen_claimed_at: float, now: float) -> bool:
+    def _take_over(self, report: PreparedReport, seen_claimed_at: float, now: float, token: str) -> bool:
         try:
             self.dynamodb.update_item(
                 TableName=self.table,
-                Key={"PK": {"S": report_pk(report.report_key)}, "SK": {"S": "META"}},
-                UpdateExpression="SET source_key = :source, claimed_at = :now",
+                Key=self._meta_key(report.report_key),
+                UpdateExpression=(
+                    "SET source_key = :source, claimed_at = :now, claim_token = :token, content_sha256 = :sha"
+                ),
                 ConditionExpression="#status = :pending AND claimed_at = :seen",
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues={
                     ":source": {"S": report.source_key},
                     ":now": {"N": str(int(now))},
+                    ":token": {"S": token},
+                    ":sha": {"S": report.content_sha256},
                     ":pending": {"S": "PENDING"},
                     ":seen": {"N": str(int(seen_claimed_at))},
                 },
@@ -100,44 +110,70 @@ class AwsStore(Store):
             return False
         return True
 
+    @staticmethod
+    def _meta_key(report_key: str) -> dict[str, Any]:
+        return {"PK": {"S": report_pk(report_key)}, "SK": {"S": "META"}}
+
     def _meta(self, report_key: str) -> dict[str, Any]:
         response = self.dynamodb.get_item(
-            TableName=self.table,
-            Key={"PK": {"S": report_pk(report_key)}, "SK": {"S": "META"}},
-            ConsistentRead=True,
+            TableName=self.table, Key=self._meta_key(report_key), ConsistentRead=True
         )
         return dict(response["Item"])
 
-    def write(self, report: PreparedReport) -> None:
-        self._put(parquet_key("records", report.dt, report.report_key), parquet_bytes(report.records))
-        self._put(
-            parquet_key("reports", report.dt, report.report_key),
-            parquet_bytes(reports_table([report.report])),
-        )
-        self._batch_write(record_items(report, self._expires_at(report)))
+    def _put_object(self, key: str, data: bytes) -> None:
+        self._put(key, data)
 
-    def complete(self, report: PreparedReport) -> None:
+    def _write_items(self, report: PreparedReport, claim: Claim) -> None:
+        self._batch_write(record_items(report, self._expires_at(report)))
+        if claim.replaces_content:
+            self._delete_items_after(report.report_key, len(report.records))
+
+    def _delete_items_after(self, report_key: str, count: int) -> None:
+        """Record items an abandoned attempt with other content wrote beyond this report's records."""
+        pages = self.dynamodb.get_paginator("query").paginate(
+            TableName=self.table,
+            KeyConditionExpression="PK = :pk AND SK BETWEEN :first AND :last",
+            ExpressionAttributeValues={
+                ":pk": {"S": report_pk(report_key)},
+                ":first": {"S": record_sk(count)},
+                ":last": {"S": "REC#~"},
+            },
+            ProjectionExpression="PK, SK",
+        )
+        stale = [{"DeleteRequest": {"Key": item}} for page in pages for item in page["Items"]]
+        for start in range(0, len(stale), BATCH_SIZE):
+            self._write_batch(stale[start : start + BATCH_SIZE])
+
+    def complete(self, report: PreparedReport, claim: Claim) -> None:
         attributes = completion_attributes(report, self._expires_at(report))
         attributes["status"] = "COMPLETE"
         names = {f"#a{i}": name for i, name in enumerate(attributes)}
         values = {f":v{i}": _serializer.serialize(value) for i, value in enumerate(attributes.values())}
-        self.dynamodb.update_item(
-            TableName=self.table,
-            Key={"PK": {"S": report_pk(report.report_key)}, "SK": {"S": "META"}},
-            UpdateExpression="SET " + ", ".join(f"#a{i} = :v{i}" for i in range(len(attributes))),
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values,
-        )
-
-    def release(self, report: PreparedReport) -> None:
-        with contextlib.suppress(ConditionFailed):  # no longer PENDING: completed, nothing to release
+        try:
             self.dynamodb.update_item(
                 TableName=self.table,
-                Key={"PK": {"S": report_pk(report.report_key)}, "SK": {"S": "META"}},
+                Key=self._meta_key(report.report_key),
+                UpdateExpression="SET " + ", ".join(f"#a{i} = :v{i}" for i in range(len(attributes))),
+                ConditionExpression="claim_token = :token",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues={**values, ":token": {"S": claim.token}},
+            )
+        except ConditionFailed:
+            raise ClaimLost(f"report {report.report_key} was taken over by another worker") from None
+
+    def release(self, report: PreparedReport, claim: Claim) -> None:
+        with contextlib.suppress(ConditionFailed):  # completed, or no longer ours: nothing to release
+            self.dynamodb.update_item(
+                TableName=self.table,
+                Key=self._meta_key(report.report_key),
                 UpdateExpression="SET claimed_at = :zero",
-                ConditionExpression="#status = :pending",
+                ConditionExpression="#status = :pending AND claim_token = :token",
                 ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={":zero": {"N": "0"}, ":pending": {"S": "PENDING"}},
+                ExpressionAttributeValues={
+                    ":zero": {"N": "0"},
+                    ":pending": {"S": "PENDING"},
+                    ":token": {"S": claim.token},
+                },
             )
 
     def _expires_at(self, report: PreparedReport) -> int | None:
@@ -174,7 +210,8 @@ class AwsStore(Store):
     def quarantine(self, *, reason: str, source_key: str, data: bytes, sidecar: dict[str, Any]) -> str:
         key = quarantine_key(reason, source_key)
         self._put(key, data)
-        self._put(f"{key}.json", json.dumps(sidecar, indent=2, default=str).encode(), "application/json")
+        note = json.dumps(sidecar, indent=2, default=str).encode()
+        self._put(quarantine_note_key(key), note, "application/json")
         return key
 
     def read_source(self, source_key: str) -> bytes:

@@ -15,6 +15,19 @@ The exactly-once protocol, in the store's words:
 Taking over a claim is itself conditional on the `claimed_at` that was read, so of two workers that
 find the same released claim only one resumes it; the other is BUSY.
 
+Each claim carries a random token, written with it; `complete` and `release` are conditional on it.
+A worker whose lease ran out and was taken over cannot end the new owner's lease or complete in its
+place: its `complete` raises ClaimLost (transient: the retry finds the report COMPLETE, a duplicate),
+so exactly one worker reports the report as new.
+
+A PENDING entry is never evidence of a conflict: it may never complete. A second copy with other
+content waits while the lease is live (BUSY) and takes the claim over when it is not (RESUME, with
+`replaces_content`: the backend then removes what the abandoned attempt wrote beyond the new rows).
+Only a COMPLETE entry with other content makes a CONFLICT.
+
+Kept-aside records (those that failed validation) are part of the write step: one JSON document per
+report, `kept-aside/dt=YYYY-MM-DD/<report_key>.json`, under a deterministic name, before COMPLETE.
+
 `Store.claim` makes that decision (`decide_claim`, pure) for every backend; a backend does only the
 I/O: `_insert_pending` (a conditional insert that returns what was there) and `_take_over` (a
 conditional update). `AwsStore` does it on DynamoDB and S3, `LocalStore` on SQLite and a folder.
@@ -23,12 +36,16 @@ conditional update). `AwsStore` does it on DynamoDB and S3, `LocalStore` on SQLi
 from __future__ import annotations
 
 import enum
+import json
 import time
+import uuid
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
 from dmarc_model.prepare import PreparedReport
+from dmarc_model.rows import reports_table
+from dmarc_store.layout import kept_aside_key, parquet_bytes, parquet_key
 
 __all__ = [
     "CLAIM_LEASE_SECONDS",
@@ -58,6 +75,10 @@ class Claim:
     outcome: ClaimOutcome
     existing_source: str | None = None
     """For DUPLICATE and CONFLICT: the source the stored report came from."""
+    token: str = ""
+    """For NEW and RESUME: ours; `complete` and `release` hold to it."""
+    replaces_content: bool = False
+    """RESUME of an abandoned attempt that had other content."""
 
 
 @dataclass(frozen=True)
@@ -73,10 +94,9 @@ class ClaimState:
 
 def decide_claim(existing: ClaimState, content_sha256: str, now: float, lease_seconds: float) -> ClaimOutcome:
     """What a second claim on a stored identity means; RESUME here still needs the conditional take-over."""
-    if existing.content_sha256 != content_sha256:
-        return ClaimOutcome.CONFLICT
     if existing.status == "COMPLETE":
-        return ClaimOutcome.DUPLICATE
+        same = existing.content_sha256 == content_sha256
+        return ClaimOutcome.DUPLICATE if same else ClaimOutcome.CONFLICT
     if now - existing.claimed_at < lease_seconds:
         return ClaimOutcome.BUSY
     return ClaimOutcome.RESUME
@@ -89,34 +109,53 @@ class Store(ABC):
 
     def claim(self, report: PreparedReport) -> Claim:
         now = self._now()
-        existing = self._insert_pending(report, now)
+        token = uuid.uuid4().hex
+        existing = self._insert_pending(report, now, token)
         if existing is None:
-            return Claim(ClaimOutcome.NEW)
+            return Claim(ClaimOutcome.NEW, token=token)
         outcome = decide_claim(existing, report.content_sha256, now, self.lease_seconds)
-        if outcome is ClaimOutcome.RESUME and not self._take_over(report, existing.claimed_at, now):
-            outcome = ClaimOutcome.BUSY  # another worker resumed it first
-        return Claim(outcome, existing.source_key)
+        if outcome is not ClaimOutcome.RESUME:
+            return Claim(outcome, existing.source_key)
+        if not self._take_over(report, existing.claimed_at, now, token):
+            return Claim(ClaimOutcome.BUSY, existing.source_key)  # another worker resumed it first
+        replaces = existing.content_sha256 != report.content_sha256
+        return Claim(ClaimOutcome.RESUME, existing.source_key, token, replaces)
+
+    def write(self, report: PreparedReport, claim: Claim) -> None:
+        """Every row of the report under names made from its key: a retry overwrites, never adds."""
+        self._put_object(parquet_key("records", report.dt, report.report_key), parquet_bytes(report.records))
+        reports = parquet_bytes(reports_table([report.report]))
+        self._put_object(parquet_key("reports", report.dt, report.report_key), reports)
+        if report.rejected:
+            self._put_object(kept_aside_key(report.dt, report.report_key), kept_aside_document(report))
+        self._write_items(report, claim)
 
     def _now(self) -> float:
         return time.time()
 
     @abstractmethod
-    def _insert_pending(self, report: PreparedReport, now: float) -> ClaimState | None:
-        """Insert META as PENDING, claimed at `now`, unless it exists: then return what is there."""
+    def _insert_pending(self, report: PreparedReport, now: float, token: str) -> ClaimState | None:
+        """Insert META as PENDING, claimed at `now` with `token`, unless it exists: then return that."""
 
     @abstractmethod
-    def _take_over(self, report: PreparedReport, seen_claimed_at: float, now: float) -> bool:
+    def _take_over(self, report: PreparedReport, seen_claimed_at: float, now: float, token: str) -> bool:
         """Claim a PENDING entry whose `claimed_at` is still `seen_claimed_at`; False when another won."""
 
     @abstractmethod
-    def write(self, report: PreparedReport) -> None: ...
+    def _put_object(self, key: str, data: bytes) -> None:
+        """Write one object whole (readers never see half of it)."""
+
+    def _write_items(self, report: PreparedReport, claim: Claim) -> None:
+        """Backend rows beside the Parquet (DynamoDB record items); none by default."""
+        del report, claim
 
     @abstractmethod
-    def complete(self, report: PreparedReport) -> None: ...
+    def complete(self, report: PreparedReport, claim: Claim) -> None:
+        """META becomes COMPLETE with the totals, if `claim.token` still holds it (else ClaimLost)."""
 
     @abstractmethod
-    def release(self, report: PreparedReport) -> None:
-        """End our lease on a PENDING claim now, so that a retry can resume it at once."""
+    def release(self, report: PreparedReport, claim: Claim) -> None:
+        """End our lease on a PENDING claim now, if `claim.token` still holds it, so a retry can resume."""
 
     @abstractmethod
     def quarantine(self, *, reason: str, source_key: str, data: bytes, sidecar: dict[str, Any]) -> str:
@@ -125,3 +164,13 @@ class Store(ABC):
     @abstractmethod
     def read_source(self, source_key: str) -> bytes:
         """The bytes of an input object named by its key."""
+
+
+def kept_aside_document(report: PreparedReport) -> bytes:
+    """The records of a report that failed validation, with their reasons and XML, as one JSON document."""
+    document = {
+        "report_key": report.report_key,
+        "source_key": report.source_key,
+        "records": [record.model_dump() for record in report.rejected],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False).encode()

@@ -48,7 +48,7 @@ def record_items(report: PreparedReport, expires_at: int | None) -> Iterator[dic
         index = record["record_index"]
         item: dict[str, Any] = {
             "PK": report_pk(report.report_key),
-            "SK": f"REC#{index:06d}",
+            "SK": record_sk(index),
             "GSI1PK": ip_pk(record["source_ip"]),
             "GSI1SK": f"{begin}#{row['policy_domain']}#{report.report_key}#{index:06d}",
             "report_key": report.report_key,
@@ -66,9 +66,14 @@ def record_items(report: PreparedReport, expires_at: int | None) -> Iterator[dic
         yield cleaned
 
 
-def meta_item(report: PreparedReport, *, status: str, claimed_at: int) -> dict[str, Any]:
+def record_sk(index: int) -> str:
+    return f"REC#{index:06d}"
+
+
+def meta_item(report: PreparedReport, *, status: str, claimed_at: int, claim_token: str) -> dict[str, Any]:
     """The META item as first claimed (PENDING)."""
     return {
+        "claim_token": claim_token,
         "PK": report_pk(report.report_key),
         "SK": "META",
         "status": status,

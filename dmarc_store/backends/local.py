@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import json
 import os
+import itertools
 import sqlite3
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from dmarc_model.rows import reports_table
-from dmarc_store.backends.base import CLAIM_LEASE_SECONDS, ClaimState, PreparedReport, Store
-from dmarc_store.layout import parquet_bytes, parquet_key, quarantine_key
+from dmarc_store.backends.base import CLAIM_LEASE_SECONDS, Claim, ClaimState, PreparedReport, Store
+from dmarc_store.errors import ClaimLost
+from dmarc_store.layout import quarantine_key, quarantine_note_key
 
 INDEX_NAME = "index.sqlite"
 _SCHEMA = """
@@ -31,17 +31,35 @@ CREATE TABLE IF NOT EXISTS reports (
     dt             TEXT NOT NULL,
     policy_domain  TEXT,
     record_count   INTEGER,
-    message_total  INTEGER
+    message_total  INTEGER,
+    claim_token    TEXT
 )
 """
+_INSERT_PENDING = """
+INSERT INTO reports (report_key, status, content_sha256, source_key, claimed_at, dt, claim_token)
+VALUES (?, 'PENDING', ?, ?, ?, ?, ?) ON CONFLICT (report_key) DO NOTHING
+"""
+_ADDED_COLUMNS = {"claim_token": "TEXT"}
+"""Columns added since the first index format: an older index gains them when opened."""
+
+
+_TEMPORARY_NUMBERS = itertools.count()
 
 
 def write_atomically(path: Path, data: bytes) -> None:
-    """Write under a temporary name in the same folder, then rename: readers see all or nothing."""
+    """Write under a temporary name in the same folder, then rename: readers see all or nothing.
+
+    The temporary name is short whatever the final one (`.tmp-<pid>-<n>`: a final name may use all
+    255 bytes), hidden, and never a stored name (those never start with a dot); it is removed if the
+    write fails."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
+    temporary = path.with_name(f".tmp-{os.getpid()}-{next(_TEMPORARY_NUMBERS)}")
+    try:
+        temporary.write_bytes(data)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 class LocalStore(Store):
@@ -51,6 +69,10 @@ class LocalStore(Store):
         root.mkdir(parents=True, exist_ok=True)
         with self._index() as index:
             index.execute(_SCHEMA)
+            present = {row[1] for row in index.execute("PRAGMA table_info(reports)")}
+            for name, kind in _ADDED_COLUMNS.items():
+                if name not in present:
+                    index.execute(f"ALTER TABLE reports ADD COLUMN {name} {kind}")
 
     @contextmanager
     def _index(self) -> Iterator[sqlite3.Connection]:
@@ -61,12 +83,11 @@ class LocalStore(Store):
         finally:
             connection.close()
 
-    def _insert_pending(self, report: PreparedReport, now: float) -> ClaimState | None:
+    def _insert_pending(self, report: PreparedReport, now: float, token: str) -> ClaimState | None:
         with self._index() as index:
             inserted = index.execute(
-                "INSERT INTO reports (report_key, status, content_sha256, source_key, claimed_at, dt)"
-                " VALUES (?, 'PENDING', ?, ?, ?, ?) ON CONFLICT (report_key) DO NOTHING",
-                (report.report_key, report.content_sha256, report.source_key, now, report.dt),
+                _INSERT_PENDING,
+                (report.report_key, report.content_sha256, report.source_key, now, report.dt, token),
             ).rowcount
             if inserted:
                 return None
@@ -76,41 +97,48 @@ class LocalStore(Store):
             ).fetchone()
         return ClaimState(status, content_sha256, source_key, float(claimed_at))
 
-    def _take_over(self, report: PreparedReport, seen_claimed_at: float, now: float) -> bool:
+    def _take_over(self, report: PreparedReport, seen_claimed_at: float, now: float, token: str) -> bool:
         with self._index() as index:
             updated = index.execute(
-                "UPDATE reports SET source_key = ?, claimed_at = ?"
+                "UPDATE reports SET source_key = ?, claimed_at = ?, claim_token = ?, content_sha256 = ?"
                 " WHERE report_key = ? AND status = 'PENDING' AND claimed_at = ?",
-                (report.source_key, now, report.report_key, seen_claimed_at),
+                (report.source_key, now, token, report.content_sha256, report.report_key, seen_claimed_at),
             ).rowcount
         return bool(updated)
 
-    def write(self, report: PreparedReport) -> None:
-        records_path = self.root / parquet_key("records", report.dt, report.report_key)
-        write_atomically(records_path, parquet_bytes(report.records))
-        reports_path = self.root / parquet_key("reports", report.dt, report.report_key)
-        write_atomically(reports_path, parquet_bytes(reports_table([report.report])))
+    def _put_object(self, key: str, data: bytes) -> None:
+        write_atomically(self.root / key, data)
 
-    def complete(self, report: PreparedReport) -> None:
+    def complete(self, report: PreparedReport, claim: Claim) -> None:
         row = report.report
         with self._index() as index:
-            index.execute(
+            updated = index.execute(
                 "UPDATE reports SET status = 'COMPLETE', policy_domain = ?, record_count = ?,"
-                " message_total = ? WHERE report_key = ?",
-                (row["policy_domain"], row["record_count"], row["message_total"], report.report_key),
-            )
+                " message_total = ? WHERE report_key = ? AND claim_token = ?",
+                (
+                    row["policy_domain"],
+                    row["record_count"],
+                    row["message_total"],
+                    report.report_key,
+                    claim.token,
+                ),
+            ).rowcount
+        if not updated:
+            raise ClaimLost(f"report {report.report_key} was taken over by another worker")
 
-    def release(self, report: PreparedReport) -> None:
+    def release(self, report: PreparedReport, claim: Claim) -> None:
         with self._index() as index:
             index.execute(
-                "UPDATE reports SET claimed_at = 0 WHERE report_key = ? AND status = 'PENDING'",
-                (report.report_key,),
+                "UPDATE reports SET claimed_at = 0"
+                " WHERE report_key = ? AND status = 'PENDING' AND claim_token = ?",
+                (report.report_key, claim.token),
             )
 
     def quarantine(self, *, reason: str, source_key: str, data: bytes, sidecar: dict[str, Any]) -> str:
         key = quarantine_key(reason, source_key)
         write_atomically(self.root / key, data)
-        write_atomically(self.root / f"{key}.json", json.dumps(sidecar, indent=2, default=str).encode())
+        note = json.dumps(sidecar, indent=2, default=str).encode()
+        write_atomically(self.root / quarantine_note_key(key), note)
         return key
 
     def read_source(self, source_key: str) -> bytes:

@@ -21,7 +21,7 @@ from dmarc_model.errors import InputRefused
 from dmarc_model.limits import Limits
 from dmarc_model.prepare import PreparedReport, prepare_report
 from dmarc_model.unpack import unpack
-from dmarc_store.backends.base import ClaimOutcome, Store
+from dmarc_store.backends.base import Claim, ClaimOutcome, Store
 from dmarc_store.errors import ReportBusy
 
 CONFLICT = "conflict"
@@ -133,7 +133,7 @@ class IngestService:
         if claim.outcome is ClaimOutcome.BUSY:
             raise ReportBusy(f"report {prepared.report_key} is being written by another worker")
         if claim.outcome in (ClaimOutcome.NEW, ClaimOutcome.RESUME):
-            self._write_and_complete(prepared)
+            self._write_and_complete(prepared, claim)
             outcome = "new"
         elif claim.outcome is ClaimOutcome.DUPLICATE:
             outcome = "duplicate"
@@ -153,13 +153,13 @@ class IngestService:
             location=location,
         )
 
-    def _write_and_complete(self, prepared: PreparedReport) -> None:
+    def _write_and_complete(self, prepared: PreparedReport, claim: Claim) -> None:
         try:
-            self.store.write(prepared)
-            self.store.complete(prepared)
+            self.store.write(prepared, claim)
+            self.store.complete(prepared, claim)
         except BaseException:
             with contextlib.suppress(Exception):  # best effort: otherwise the lease runs out by itself
-                self.store.release(prepared)
+                self.store.release(prepared, claim)
             raise
 
     def _quarantine(
