@@ -51,7 +51,7 @@ function tableParameters(table, config) {
     EXTERNAL: 'TRUE',
     classification: 'parquet',
     'parquet.compression': properties['parquet.compression'] || 'SNAPPY',
-    'projection.dt.range': `${config.projectionStartDate},NOW`,
+    'projection.dt.range': config.projectionRange, // the report dates still kept: deploy/config.js
     'projection.dt.interval': properties['projection.dt.interval'] || '1',
     'projection.dt.interval.unit': properties['projection.dt.interval.unit'] || 'DAYS',
     'storage.location.template': { 'Fn::Sub': `s3://\${DataBucket}/parquet/${table.name}/dt=\${!dt}/` },
@@ -85,12 +85,13 @@ function glueTable(table, config) {
   };
 }
 
-// athena_queries/ placeholders: ${database} and ${projection_start} are known at package time;
+// athena_queries/ placeholders: ${database} and ${projection_start} (the first day of the projection
+// range, a date or NOW-<n>DAYS) are known at package time;
 // ${bucket} makes the text an Fn::Sub (any other ${...} is escaped there as ${!...}).
 function fill(text, config) {
   const filled = text
     .replace(/\$\{database\}/g, config.glueDatabase)
-    .replace(/\$\{projection_start\}/g, config.projectionStartDate);
+    .replace(/\$\{projection_start\}/g, config.projectionRange.split(',')[0]);
   if (!filled.includes('${bucket}')) return filled;
   return { 'Fn::Sub': filled.replace(/\$\{(?!bucket\})/g, '${!').replace(/\$\{bucket\}/g, '${DataBucket}') };
 }
@@ -143,9 +144,11 @@ function viewsResource(views, tableIds, config) {
 async function resources(context) {
   const config = await params(context);
   const tables = sql.tables();
-  const names = tables.map((t) => t.name).sort();
-  if (names.join(',') !== 'records,reports') {
-    throw new sql.SqlError(`athena_queries/tables: expected the tables records and reports, found ${names}`);
+  const names = tables.map((t) => t.name);
+  for (const required of ['records', 'reports']) {
+    if (!names.includes(required)) {
+      throw new sql.SqlError(`athena_queries/tables: the table ${required} is missing (found ${names.sort()})`);
+    }
   }
   const Resources = {};
   const tableIds = [];
@@ -167,7 +170,11 @@ function glue(suffix) {
 function catalogueArns(config) {
   return {
     catalog: [glue('catalog'), glue(`database/${config.glueDatabase}`)],
-    tables: ['reports', 'records'].map((name) => glue(`table/${config.glueDatabase}/${name}`)),
+    tables: sql // by name, as the views
+      .tables()
+      .map((table) => table.name)
+      .sort()
+      .map((name) => glue(`table/${config.glueDatabase}/${name}`)),
     views: sql // by name: a stable order, whatever the install order
       .views()
       .map((view) => view.name)

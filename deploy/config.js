@@ -22,10 +22,16 @@ const DEFAULTS = {
   // An existing, active SES receipt rule set to add our rule to. Empty: the stack creates its own set
   // (only one set is active per region: activate it once, see the README's Deploy section).
   existingRuleSet: '',
-  // Retention, in days.
+  // Retention, in days. retentionDays times every report's data by the report's date (dt, the UTC day
+  // its period begins): its Parquet partition (deleted by the daily compact Lambda), its DynamoDB items
+  // (TTL), the Athena projection and the dates ingest accepts; 0 keeps it all. The prefixes of raw
+  // input go by object age, never longer than retentionDays when it is set (lifecycleRules below).
+  retentionDays: '0',
+  // The first report date accepted (older reports are refused, out-of-window) and, with retentionDays
+  // 0, the first day of Athena's partition projection. DMARC's first specification is of January 2012.
+  earliestReportDate: '1970-01-01',
   rawMailRetentionDays: '90', // s3://BUCKET/incoming/ (raw mail as SES stored it)
   quarantineRetentionDays: '180', // s3://BUCKET/quarantine/
-  itemRetentionDays: '0', // DynamoDB items, after the report's end; 0 keeps them
   logRetentionDays: '30', // CloudWatch log groups
   athenaResultsRetentionDays: '7', // s3://BUCKET/athena-results/
   noncurrentVersionRetentionDays: '30', // overwritten or deleted S3 object versions
@@ -37,8 +43,6 @@ const DEFAULTS = {
   pandasLayerArn: '',
   architecture: 'arm64',
   glueDatabase: 'dmarc',
-  // First day Athena's partition projection enumerates (reports older than this are not queried).
-  projectionStartDate: '2015-01-01',
   // Athena per-query scan limit of the workgroup, in bytes (10 MiB at least).
   athenaBytesScannedCutoff: '1073741824',
   // Retain: `serverless remove` keeps the bucket and the table (and protects the table from deletion).
@@ -53,6 +57,13 @@ const LOG_RETENTION_DAYS = [
 ];
 
 const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+
+// Params that changed meaning: refused with what to use instead, never read the old way.
+const RENAMED = {
+  itemRetentionDays: 'use retentionDays, which now deletes the Parquet of a report too, by its date',
+  projectionStartDate: 'use earliestReportDate, which also bounds the report dates ingest accepts',
+};
+const MIN_RETENTION_DAYS = 7; // reports arrive a day or more after their period begins
 
 class ParamError extends Error {}
 
@@ -81,6 +92,61 @@ function needsAuthorisation(domain, receivingDomain) {
   return !(receivingDomain === domain || receivingDomain.endsWith(`.${domain}`));
 }
 
+function isoDate(name, value) {
+  const text = String(value).trim();
+  const parsed = /^\d{4}-\d{2}-\d{2}$/.test(text) ? new Date(`${text}T00:00:00Z`) : new Date(NaN);
+  if (Number.isNaN(parsed.getTime()) || parsed.toISOString().slice(0, 10) !== text) {
+    fail(name, value, 'expected a date YYYY-MM-DD');
+  }
+  return text;
+}
+
+// Athena's projection.dt.range: the report dates still kept (dmarc_store/retention.py says the same).
+function projectionRange(retentionDays, earliestReportDate) {
+  return retentionDays ? `NOW-${retentionDays - 1}DAYS,NOW` : `${earliestReportDate},NOW`;
+}
+
+// The bucket's lifecycle, prefix by prefix (README, section Data: the retention table). parquet/ has no
+// rule: it goes by the report's date, not by the age of a file (compaction rewrites files).
+function lifecycleRules({ retentionDays, rawMail, quarantine, athenaResults, noncurrent }) {
+  const capped = (days) => (retentionDays ? Math.min(days, retentionDays) : days);
+  const expire = (Id, Prefix, ExpirationInDays) => ({ Id, Status: 'Enabled', Prefix, ExpirationInDays });
+  return [
+    expire('expire-raw-mail', 'incoming/', capped(rawMail)),
+    ...(retentionDays ? [expire('expire-uploads', 'uploads/', retentionDays)] : []),
+    expire('expire-quarantine', 'quarantine/', capped(quarantine)),
+    expire('expire-athena-results', 'athena-results/', capped(athenaResults)),
+    {
+      Id: 'tidy-old-versions-and-uploads',
+      Status: 'Enabled',
+      NoncurrentVersionExpiration: { NoncurrentDays: noncurrent },
+      AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 },
+      ExpiredObjectDeleteMarker: true,
+    },
+  ];
+}
+
+function retention(p) {
+  const retentionDays = integer('retentionDays', p.retentionDays);
+  if (retentionDays && retentionDays < MIN_RETENTION_DAYS) {
+    fail('retentionDays', p.retentionDays, `0 (keep everything) or at least ${MIN_RETENTION_DAYS}`);
+  }
+  const days = {
+    retentionDays,
+    rawMail: integer('rawMailRetentionDays', p.rawMailRetentionDays, { min: 1 }),
+    quarantine: integer('quarantineRetentionDays', p.quarantineRetentionDays, { min: 1 }),
+    athenaResults: integer('athenaResultsRetentionDays', p.athenaResultsRetentionDays, { min: 1 }),
+    noncurrent: integer('noncurrentVersionRetentionDays', p.noncurrentVersionRetentionDays, { min: 1 }),
+  };
+  const earliestReportDate = isoDate('earliestReportDate', p.earliestReportDate);
+  return {
+    retentionDays,
+    earliestReportDate,
+    projectionRange: projectionRange(retentionDays, earliestReportDate),
+    lifecycleRules: lifecycleRules(days),
+  };
+}
+
 function parseCliParams(option) {
   const result = {};
   for (const pair of [].concat(option || [])) {
@@ -93,6 +159,9 @@ function parseCliParams(option) {
 
 // Pure: raw values in, validated and derived values out (exported for tests through `node -e`).
 function resolveParams(raw, { stage, region, service }) {
+  for (const name of Object.keys(raw).filter((key) => key in RENAMED)) {
+    throw new ParamError(`param "${name}" is gone: ${RENAMED[name]}`);
+  }
   const unknown = Object.keys(raw).filter((name) => !(name in DEFAULTS));
   if (unknown.length) throw new ParamError(`unknown param(s): ${unknown.join(', ')}`);
   const p = { ...DEFAULTS, ...raw };
@@ -135,10 +204,7 @@ function resolveParams(raw, { stage, region, service }) {
   if (!['Retain', 'Delete'].includes(dataDeletionPolicy)) {
     fail('dataDeletionPolicy', dataDeletionPolicy, 'Retain or Delete');
   }
-  const projectionStartDate = String(p.projectionStartDate).trim();
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(projectionStartDate)) {
-    fail('projectionStartDate', projectionStartDate, 'expected YYYY-MM-DD');
-  }
+  const kept = retention(p);
   const glueDatabase = String(p.glueDatabase).trim();
   if (!/^[a-z0-9_]{1,255}$/.test(glueDatabase)) fail('glueDatabase', glueDatabase, 'lowercase [a-z0-9_]');
   const logLevel = String(p.logLevel).trim().toUpperCase();
@@ -174,23 +240,14 @@ function resolveParams(raw, { stage, region, service }) {
     existingRuleSet,
     ruleSetName: existingRuleSet || `${prefix}-receipts`,
     ruleName: `${prefix}-store-reports`,
-    rawMailRetentionDays: integer('rawMailRetentionDays', p.rawMailRetentionDays, { min: 1 }),
-    quarantineRetentionDays: integer('quarantineRetentionDays', p.quarantineRetentionDays, { min: 1 }),
-    itemRetentionDays: integer('itemRetentionDays', p.itemRetentionDays),
+    ...kept,
     logRetentionDays,
-    athenaResultsRetentionDays: integer('athenaResultsRetentionDays', p.athenaResultsRetentionDays, { min: 1 }),
-    noncurrentVersionRetentionDays: integer(
-      'noncurrentVersionRetentionDays',
-      p.noncurrentVersionRetentionDays,
-      { min: 1 }
-    ),
     alarmEmail,
     quickSightPrincipal,
     pandasLayerArn,
     architecture,
     pipPlatformArch: architecture === 'arm64' ? 'aarch64' : 'x86_64',
     glueDatabase,
-    projectionStartDate,
     athenaBytesScannedCutoff: integer('athenaBytesScannedCutoff', p.athenaBytesScannedCutoff, {
       min: 10 * 1024 * 1024,
     }),
@@ -199,7 +256,10 @@ function resolveParams(raw, { stage, region, service }) {
     logLevel,
     workGroup: prefix,
     // Environment values are strings.
-    env: { DMARC_RETENTION_DAYS: String(integer('itemRetentionDays', p.itemRetentionDays)) },
+    env: {
+      DMARC_RETENTION_DAYS: String(kept.retentionDays),
+      DMARC_EARLIEST_REPORT_DATE: kept.earliestReportDate,
+    },
   };
 }
 
@@ -224,4 +284,4 @@ async function params({ options, resolveConfigurationProperty, resolveVariable }
   return cached;
 }
 
-module.exports = { params, resolveParams, needsAuthorisation, DEFAULTS, ParamError };
+module.exports = { params, resolveParams, needsAuthorisation, projectionRange, DEFAULTS, ParamError };

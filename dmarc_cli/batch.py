@@ -5,15 +5,15 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from dmarc_cli.sources import Source
-from dmarc_store.errors import TransientStoreError
+from dmarc_store.errors import IngestIncomplete, TransientStoreError
 from dmarc_store.ingest.service import IngestResult, IngestService
 
 RETRY_SECONDS = 120.0
-"""How long to keep retrying one object that another process is writing (a ReportBusy)."""
+"""How long to keep retrying one object whose failures are transient (throttling, a ReportBusy)."""
 
 
 @dataclass
@@ -72,17 +72,41 @@ def _ingest_one(
     retry_seconds: float,
     sleep: Callable[[float], None],
 ) -> IngestResult | None:
+    """One object, retried while its failures are transient; any other failure is listed, never fatal."""
     deadline = time.monotonic() + retry_seconds
     delay = 0.05
+    earlier: IngestResult | None = None
     while True:
         try:
-            return service.ingest(source.key, source.read())
+            return _merged(earlier, service.ingest(source.key, source.read()))
+        except IngestIncomplete as incomplete:
+            earlier = _merged(earlier, incomplete.result)
+            if not incomplete.retryable or time.monotonic() + delay > deadline:
+                summary.failed.append({"source": source.key, "error": str(incomplete)})
+                return earlier  # what was stored of it counts
         except TransientStoreError as error:
             if time.monotonic() + delay > deadline:
                 summary.failed.append({"source": source.key, "error": str(error)})
-                return None
-            sleep(delay)
-            delay = min(delay * 2, 2.0)
+                return earlier
         except OSError as error:
             summary.failed.append({"source": source.key, "error": error.strerror or str(error)})
             return None
+        except Exception as error:  # a permanent store error, or a bug reading the source: go on
+            summary.failed.append({"source": source.key, "error": f"{type(error).__name__}: {error}"})
+            return earlier
+        sleep(delay)
+        delay = min(delay * 2, 2.0)
+
+
+def _merged(earlier: IngestResult | None, later: IngestResult) -> IngestResult:
+    """The retry's result, with the reports an earlier attempt stored still counted as new."""
+    if earlier is None:
+        return later
+    stored_new = {report.report_key for report in earlier.reports if report.outcome == "new"}
+    later.reports = [
+        replace(report, outcome="new") if report.report_key in stored_new else report
+        for report in later.reports
+    ]
+    retried = {report.report_key for report in later.reports}
+    later.reports += [report for report in earlier.reports if report.report_key not in retried]
+    return later

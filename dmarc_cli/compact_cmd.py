@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
-from dmarc_cli.common import handle_errors, settings_for, store_options
-from dmarc_cli.output import echo_json_line
+from dmarc_cli.common import EXIT_FAILED, EXIT_OK, handle_errors, settings_for, store_options
+from dmarc_cli.output import echo_json_line, safe_terminal
 from dmarc_store.backends.objects import LocalObjects, Objects
-from dmarc_store.compact import LOOKBACK_DAYS, compact_closed_days
+from dmarc_store.compact import FAILED, LOOKBACK_DAYS, compact_closed_days
 
 
 @click.command("compact")
@@ -29,12 +30,16 @@ from dmarc_store.compact import LOOKBACK_DAYS, compact_closed_days
 def command(store_dir: Path | None, use_aws: bool, after_days: int | None, lookback_days: int) -> None:
     """Merge each closed day's per-report Parquet files into one file per table and day.
 
-    Safe to run at any time and again: readers never see a row twice through the views or lose one,
-    and a day already compacted is left alone. Prints one JSON object per day compacted. With --aws it
-    works on the bucket named by DMARC_BUCKET, as the daily Lambda does.
+    Safe to run at any time, again, and beside another compaction (the daily Lambda): readers never
+    see a row twice through the views or lose one, and a day already compacted is left alone. Prints
+    one JSON object per day compacted; a file this version cannot merge (written by a newer version)
+    is left in place and named under "set_aside". A day another compaction is merging right now, or
+    one that fails, is named on stderr and the run goes on. With --aws it works on the bucket named by
+    DMARC_BUCKET, as the daily Lambda does.
 
     \b
-    Exit codes: 0 done, 1 failed, 2 usage error, 3 --aws without DMARC_BUCKET.
+    Exit codes: 0 done, 1 some day failed (the others are done), 2 usage error,
+    3 --aws without DMARC_BUCKET.
 
     \b
     Example:
@@ -50,5 +55,10 @@ def command(store_dir: Path | None, use_aws: bool, after_days: int | None, lookb
     else:
         objects = LocalObjects(settings.store)
     days = settings.compact_after_days if after_days is None else after_days
-    for compaction in compact_closed_days(objects, datetime.now(UTC).date(), days, lookback_days):
-        echo_json_line(compaction.__dict__)
+    run = compact_closed_days(objects, datetime.now(UTC).date(), days, lookback_days)
+    for compaction in run.compacted:
+        echo_json_line(compaction.as_dict())
+    for skipped in run.skipped:
+        what = "failed" if skipped.reason == FAILED else "skipped (another compaction has it)"
+        click.echo(safe_terminal(f"dmarc: {skipped.table} {skipped.dt} {what}: {skipped.detail}"), err=True)
+    sys.exit(EXIT_FAILED if run.failed else EXIT_OK)

@@ -10,7 +10,7 @@ import click
 from dmarc_cli.batch import BatchSummary, ingest_sources
 from dmarc_cli.common import EXIT_FAILED, EXIT_OK, handle_errors, settings_for, store_options
 from dmarc_cli.output import echo_json_line, safe_terminal, terminal_console, terminal_line, terminal_text
-from dmarc_cli.sources import Source, iter_sources
+from dmarc_cli.sources import Source, SourceWalk
 from dmarc_store.connect import aws_store, ingest_service, local_store
 from dmarc_store.ingest.service import IngestResult, IngestService
 
@@ -28,12 +28,14 @@ def command(paths: tuple[Path, ...], store_dir: Path | None, use_aws: bool, as_j
     PATHS may be report files (.xml, .gz, .zip), emails (.eml), mbox files, Maildir folders or any
     folder (read recursively). Running it again on the same input adds nothing: a report already
     stored counts as a duplicate. Input that holds no report is copied to the store's quarantine
-    folder with a JSON note of the reason.
+    folder with a JSON note of the reason. A store folder met inside PATHS (this store, or any
+    folder holding a store index) is skipped: a store is never input.
 
     \b
     The summary counts files read and reports new, duplicate, conflicting (same report id, other
     content: the first one stays) and quarantined, by reason. With --json the last line is one
-    object: {"files", "new", "duplicate", "conflict", "quarantined", "quarantine_reasons", ...}.
+    object: {"files", "new", "duplicate", "conflict", "quarantined", "quarantine_reasons", ...,
+    "skipped_stores"}.
 
     \b
     Exit codes: 0 all read (quarantined input is not a failure), 1 some input could not be read or
@@ -48,13 +50,15 @@ def command(paths: tuple[Path, ...], store_dir: Path | None, use_aws: bool, as_j
     settings = settings_for(store_dir)
     store = aws_store(settings) if use_aws else local_store(settings)
     service = ingest_service(store, settings)
-    sources = list(iter_sources(paths))
+    walk = SourceWalk(paths, store_roots=() if use_aws else (settings.store,))
+    sources = list(walk)
+    skipped_stores = len(walk.skipped_stores)
     if as_json:
         summary = ingest_sources(service, sources, on_result=_print_json_line)
-        echo_json_line(summary.as_json())
+        echo_json_line({**summary.as_json(), "skipped_stores": skipped_stores})
     else:
         summary = _ingest_with_progress(service, sources)
-        print_summary(summary, where="AWS" if use_aws else str(settings.store))
+        print_summary(summary, where="AWS" if use_aws else str(settings.store), skipped_stores=skipped_stores)
     sys.exit(EXIT_FAILED if summary.failed else EXIT_OK)
 
 
@@ -85,7 +89,7 @@ def _ingest_with_progress(service: IngestService, sources: list[Source]) -> Batc
         return ingest_sources(service, sources, on_result=advance)
 
 
-def print_summary(summary: BatchSummary, where: str) -> None:
+def print_summary(summary: BatchSummary, where: str, *, skipped_stores: int = 0) -> None:
     from rich.table import Table
 
     table = Table(title=terminal_text(f"Ingested into {where}"), show_header=False)
@@ -99,6 +103,8 @@ def print_summary(summary: BatchSummary, where: str) -> None:
         ("records stored", summary.records),
     ]
     counts += [(f"quarantined: {reason}", count) for reason, count in sorted(summary.quarantined.items())]
+    if skipped_stores:
+        counts.append(("store folders skipped", skipped_stores))
     for what, count in counts:
         table.add_row(terminal_text(what), terminal_text(f"{count:,}"))
     for failure in summary.failed:

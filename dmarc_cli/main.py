@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "dns": "dmarc_cli.dns_cmd",
     "report": "dmarc_cli.report_cmd",
     "export": "dmarc_cli.export_cmd",
+    "prune": "dmarc_cli.prune_cmd",
 }
 """Command name -> module holding `command`."""
 

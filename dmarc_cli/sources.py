@@ -1,16 +1,22 @@
 """Input objects from local paths: files as given, folders walked recursively, mbox files split into
-their messages, Maildir folders read message by message (their tmp/ skipped: mail still arriving)."""
+their messages, Maildir folders read message by message (their tmp/ skipped: mail still arriving).
+
+A store is never input: a folder that is the active store (`dmarc ingest .` with the store inside) or
+that looks like one (it holds a store index) is skipped, with what is under it, and listed."""
 
 from __future__ import annotations
 
 import functools
 import mailbox
 import os
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
-SKIPPED_NAMES = frozenset({".DS_Store", "Thumbs.db", "index.sqlite"})
+SKIPPED_NAMES = frozenset({".DS_Store", "Thumbs.db"})
+STORE_INDEX_NAME = "index.sqlite"
+"""What marks a folder as a local store: `dmarc_store.backends.local.INDEX_NAME` (a test holds them
+equal; imported by name here, not from there, so that `dmarc parse` does not load the store)."""
 _MBOX_SEPARATOR = b"From "
 
 
@@ -29,21 +35,42 @@ class Source:
         return box.get_bytes(list(box.keys())[self.mbox_index])
 
 
-def iter_sources(paths: tuple[Path, ...] | list[Path]) -> Iterator[Source]:
-    """Every input object under the given paths, in a stable order."""
-    for path in paths:
-        if path.is_dir():
-            yield from _folder(path)
-        else:
-            yield from _file(path)
+@dataclass
+class SourceWalk:
+    """Every input object under `paths`, in a stable order, when iterated. Folders met on the way
+    that are a store (one of `store_roots`, or any holding a store index) are skipped and listed in
+    `skipped_stores`; a file named on its own is read wherever it is."""
+
+    paths: Sequence[Path]
+    store_roots: Collection[Path] = ()
+    skipped_stores: list[Path] = field(default_factory=list)
+
+    def __iter__(self) -> Iterator[Source]:
+        roots = {root.resolve() for root in self.store_roots}
+        for path in self.paths:
+            if path.is_dir():
+                yield from self._folder(path, roots)
+            else:
+                yield from _file(path)
+
+    def _folder(self, folder: Path, roots: set[Path]) -> Iterator[Source]:
+        found: list[Path] = []
+        for top, folders, names in os.walk(folder):
+            here = Path(top)
+            if STORE_INDEX_NAME in names or here.resolve() in roots:
+                self.skipped_stores.append(here)
+                folders.clear()
+                continue
+            folders[:] = [name for name in folders if not name.startswith(".")]
+            found += [here / name for name in names if not name.startswith(".") and name not in SKIPPED_NAMES]
+        for path in sorted(found):
+            if path.is_file() and not _maildir_tmp(path):
+                yield from _file(path)
 
 
-def _folder(folder: Path) -> Iterator[Source]:
-    for child in sorted(folder.rglob("*")):
-        relative = child.relative_to(folder)
-        if not child.is_file() or child.name in SKIPPED_NAMES or _hidden(relative) or _maildir_tmp(child):
-            continue
-        yield from _file(child)
+def iter_sources(paths: Sequence[Path], store_roots: Collection[Path] = ()) -> Iterator[Source]:
+    """Every input object under the given paths, in a stable order, store folders skipped."""
+    return iter(SourceWalk(paths, store_roots))
 
 
 def _file(path: Path) -> Iterator[Source]:
@@ -84,10 +111,6 @@ def _mbox_keys(path: Path) -> list[str]:
 def _open_mbox(path: Path, mtime_ns: int) -> mailbox.mbox:
     """One scan of an mbox for all its messages; the mtime in the key makes a changed file read anew."""
     return mailbox.mbox(path, create=False)
-
-
-def _hidden(relative: Path) -> bool:
-    return any(part.startswith(".") for part in relative.parts)
 
 
 def _maildir_tmp(path: Path) -> bool:

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from dmarc_model.summary import ReportTotals
 
 __all__ = [
+    "CONFLICT_COLUMNS",
     "RECORD_COLUMNS",
     "REPORT_COLUMNS",
     "RecordColumn",
@@ -212,3 +213,22 @@ RECORD_COLUMNS: tuple[RecordColumn, ...] = (
 def item_columns() -> tuple[str, ...]:
     """The `records` columns every DynamoDB record item carries, in order."""
     return tuple(column.name for column in RECORD_COLUMNS if column.item)
+
+
+CONFLICT_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
+    ("report_key", pa.string()),
+    ("org_name", pa.string()),
+    ("report_id", pa.string()),
+    ("policy_domain", pa.string()),
+    ("date_range_begin", TIMESTAMP),
+    ("date_range_end", TIMESTAMP),
+    ("stored_source_key", pa.string()),
+    ("stored_content_sha256", pa.string()),
+    ("source_key", pa.string()),
+    ("content_sha256", pa.string()),
+    ("record_count", pa.int64()),
+    ("message_total", pa.int64()),
+    ("detected_at", TIMESTAMP),
+)
+"""The `conflicts` table: one row per copy of a report whose identity is stored with other content
+(the first stands). Written by the ingest service from the two reports' rows; kept as long as the data."""

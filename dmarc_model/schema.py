@@ -1,4 +1,4 @@
-"""The Arrow schema of the two Parquet tables, `reports` and `records`, derived from `dmarc_model.columns`.
+"""The Arrow schemas of the Parquet tables (`reports`, `records`, `conflicts`), from `dmarc_model.columns`.
 
 Users' queries and dashboards depend on these names. Extend, never rename. Timestamps are UTC and
 timezone-naive (Athena's `timestamp`); `dt` is not a column of the files but the Hive partition
@@ -10,9 +10,18 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from dmarc_model.columns import DKIM_AUTH, REASON, RECORD_COLUMNS, REPORT_COLUMNS, SPF_AUTH, TIMESTAMP
+from dmarc_model.columns import (
+    CONFLICT_COLUMNS,
+    DKIM_AUTH,
+    REASON,
+    RECORD_COLUMNS,
+    REPORT_COLUMNS,
+    SPF_AUTH,
+    TIMESTAMP,
+)
 
 __all__ = [
+    "CONFLICTS_SCHEMA",
     "DKIM_AUTH",
     "PARTITION_COLUMN",
     "REASON",
@@ -25,5 +34,10 @@ __all__ = [
 
 REPORTS_SCHEMA = pa.schema([(column.name, column.type) for column in REPORT_COLUMNS])
 RECORDS_SCHEMA = pa.schema([(column.name, column.type) for column in RECORD_COLUMNS])
-SCHEMAS: dict[str, pa.Schema] = {"reports": REPORTS_SCHEMA, "records": RECORDS_SCHEMA}
+CONFLICTS_SCHEMA = pa.schema(list(CONFLICT_COLUMNS))
+SCHEMAS: dict[str, pa.Schema] = {
+    "reports": REPORTS_SCHEMA,
+    "records": RECORDS_SCHEMA,
+    "conflicts": CONFLICTS_SCHEMA,
+}
 PARTITION_COLUMN = "dt"

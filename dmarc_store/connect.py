@@ -88,4 +88,6 @@ def local_store(settings: Settings, root: Path | None = None) -> LocalStore:
 
 
 def ingest_service(store: Any, settings: Settings) -> IngestService:
-    return IngestService(store, limits=settings.limits)
+    from dmarc_store.retention import report_window
+
+    return IngestService(store, limits=settings.limits, window=report_window(settings))

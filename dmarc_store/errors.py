@@ -16,6 +16,7 @@ message text; the `dmarc` command exits with each class's `exit_code` (0 is succ
     │   ├── PermanentStoreError         AWS refused the request (access denied, no such table ...)
     │   │   └── ObjectMissing           a listed object is gone: another compaction merged it
     │   └── ConditionFailed             a conditional write lost (the backends handle it; never escapes)
+    ├── IngestIncomplete                some reports of an object were not stored, the rest were  exit 1
     ├── QueryError                      a query could not run                                exit 1
     │   └── QueryFailedError            SQL that does not parse, translate or run; Athena failures
     │       └── handlers.athena_views.QueryFailed   a view's DDL failed on Athena (the custom resource)
@@ -23,9 +24,10 @@ message text; the `dmarc` command exits with each class's `exit_code` (0 is succ
     │   └── SqlSyntaxError, UntranslatableSqlError         (the runner reports them as QueryFailedError)
     └── athena_queries.QueryDefinitionError    a malformed .sql file of the package (a bug)
 
-`dmarc_store.aws_clients` translates every botocore error into this tree at the one door to AWS. A
-TransientStoreError raised out of the ingest service fails the one SQS message; SQS redelivers it and,
-after maxReceiveCount, moves it to the dead-letter queue. Nothing is lost. `athena_queries` keeps its
+`dmarc_store.aws_clients` translates every botocore error into this tree at the one door to AWS. The
+ingest service stores every report of an object it can and raises IngestIncomplete for the others,
+which fails the one SQS message; SQS redelivers it and, after maxReceiveCount, moves it to the
+dead-letter queue. Nothing is lost. `athena_queries` keeps its
 own small errors (a text-only package), rooted in UsageError.
 """
 
@@ -40,6 +42,7 @@ __all__ = [
     "ConditionFailed",
     "ConfigurationError",
     "DmarcError",
+    "IngestIncomplete",
     "InputRefused",
     "ObjectMissing",
     "PermanentStoreError",
@@ -81,6 +84,25 @@ class ConditionFailed(StoreError):
         super().__init__(message)
         self.item = item
         """What DynamoDB returned of the item (ReturnValuesOnConditionCheckFailure), if anything."""
+
+
+class IngestIncomplete(DmarcError):
+    """Some reports of one object could not be stored this time; every other one was.
+
+    `result` is the ingest result (dmarc_store.ingest.results.IngestResult), with `result.failed`.
+    """
+
+    def __init__(self, result: Any) -> None:
+        self.result = result
+        failures = result.failed
+        first = failures[0]
+        more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
+        super().__init__(f"{result.source_key}: {type(first.error).__name__}: {first.error}{more}")
+
+    @property
+    def retryable(self) -> bool:
+        """Every failure was transient: the same input will go through later."""
+        return all(failure.transient for failure in self.result.failed)
 
 
 class QueryError(DmarcError):

@@ -4,6 +4,7 @@ incoming/<ses message id>                       raw mail written by SES
 uploads/<name>                                  files a user drops in
 parquet/<table>/dt=YYYY-MM-DD/<report_key>.parquet
 parquet/<table>/dt=YYYY-MM-DD/compacted-<hash>.parquet   after daily compaction
+parquet/conflicts/dt=YYYY-MM-DD/<report_key>-<sha16>.parquet   a copy that conflicts with the stored report
 kept-aside/dt=YYYY-MM-DD/<report_key>.json      records of a stored report that failed validation
 quarantine/<reason>/<name>                      a copy of refused input, <name> made from its source key
 quarantine/<reason>/<name>%note.json            its note {reason, detail, source, report_keys, ...}
@@ -39,6 +40,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import re
 
 import pyarrow as pa
@@ -58,6 +60,9 @@ _ESCAPED = re.compile(r"[%\\\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 _TOKEN = re.compile(r"%[0-9A-F]{2}|.", re.DOTALL)
 KEPT_ASIDE_PREFIX = "kept-aside/"
 TABLES = ("reports", "records")
+"""The tables compaction merges (one file per report each day)."""
+ALL_TABLES = (*TABLES, "conflicts")
+"""Every Parquet table, for what removes data by day (prune)."""
 PARQUET_COMPRESSION = "snappy"
 """The AWS SDK for pandas layer builds pyarrow without zstd, lz4 and brotli: snappy is what it reads."""
 
@@ -68,6 +73,11 @@ def partition_prefix(table: str, dt: str) -> str:
 
 def parquet_key(table: str, dt: str, report_key: str) -> str:
     return f"{partition_prefix(table, dt)}{report_key}.parquet"
+
+
+def conflict_key(dt: str, report_key: str, content_sha256: str) -> str:
+    """One file per conflicting copy: the same copy seen again overwrites its own row."""
+    return f"{partition_prefix('conflicts', dt)}{report_key}-{content_sha256[:16]}.parquet"
 
 
 def kept_aside_key(dt: str, report_key: str) -> str:
@@ -103,7 +113,7 @@ def escape_key(source_key: str) -> str:
     percent-decoding is the key itself."""
     parts = [escape_text(part) for part in source_key.split("/")]
     joined = parts[0]
-    for before, after in zip(parts, parts[1:], strict=False):
+    for before, after in itertools.pairwise(parts):
         joined += ("/" if before and after else "%2F") + after
     return "/".join(_no_leading_dot(part) for part in joined.split("/"))
 

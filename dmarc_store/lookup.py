@@ -1,9 +1,15 @@
-"""Everything one source IP did between two dates: from the DynamoDB index, or the local Parquet."""
+"""Everything one source IP did between two dates: from the DynamoDB index, or the local Parquet.
+
+Neither returns a record whose retention has passed (dmarc_store.retention): DynamoDB deletes expired
+items up to two days late and the local store keeps them until `dmarc prune`, so each lookup starts at
+the first day still kept, and the DynamoDB one also skips items whose `expires_at` has passed.
+`retention_days` left out is DMARC_RETENTION_DAYS.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,10 +19,12 @@ from dmarc_store.backends.dynamo_items import (
     BY_SOURCE_IP,
     RECORD_ATTRIBUTES,
     REPORT_CONTEXT_ATTRIBUTES,
+    TTL_ATTRIBUTE,
     ip_pk,
 )
 from dmarc_store.jsonable import jsonable
 from dmarc_store.layout import PARQUET_PREFIX
+from dmarc_store.retention import first_kept_day
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -33,27 +41,53 @@ def normalise_ip(ip: str) -> str:
         raise ValueError(f"not an IP address: {ip!r}") from None
 
 
+def kept_since(since: date | None, retention_days: int | None, today: date) -> date | None:
+    """`since`, moved up to the first day whose reports are still kept."""
+    if retention_days is None:
+        from dmarc_store.settings import get_settings
+
+        retention_days = get_settings().retention_days
+    first = first_kept_day(retention_days, today)
+    if first is None or (since is not None and since >= first):
+        return since
+    return first
+
+
 def lookup_dynamodb(
-    dynamodb: DynamoDBClient, table: str, ip: str, since: date | None = None, until: date | None = None
+    dynamodb: DynamoDBClient,
+    table: str,
+    ip: str,
+    since: date | None = None,
+    until: date | None = None,
+    *,
+    retention_days: int | None = None,
+    now: datetime | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """Query the by-source-ip index: one key condition, no scan."""
+    """Query the by-source-ip index: one key condition, no scan; expired items are filtered out."""
     from boto3.dynamodb.types import TypeDeserializer
 
     from dmarc_store.aws_clients import translating
 
     dynamodb = translating(dynamodb, "dynamodb")
     deserializer = TypeDeserializer()
+    now = now or datetime.now(UTC)
+    since = kept_since(since, retention_days, now.astimezone(UTC).date())
     low = f"{since.isoformat()}T00:00:00Z" if since else "0"
     high = f"{until.isoformat()}T23:59:59Z~" if until else "9"
+    if low > high:
+        return
     paginator = dynamodb.get_paginator("query")
     pages = paginator.paginate(
         TableName=table,
         IndexName=BY_SOURCE_IP,
         KeyConditionExpression="GSI1PK = :ip AND GSI1SK BETWEEN :low AND :high",
+        FilterExpression="attribute_not_exists(#expires) OR #expires > :now",
+        ExpressionAttributeNames={"#expires": TTL_ATTRIBUTE},
         ExpressionAttributeValues={
             ":ip": {"S": ip_pk(normalise_ip(ip))},
             ":low": {"S": low},
             ":high": {"S": high},
+            ":now": {"N": str(int(now.timestamp()))},
         },
     )
     for page in pages:
@@ -76,12 +110,19 @@ ORDER BY rec.date_range_begin, rec.policy_domain, rec.report_key, rec.record_ind
 
 
 def lookup_local(
-    root: Path, ip: str, since: date | None = None, until: date | None = None
+    root: Path,
+    ip: str,
+    since: date | None = None,
+    until: date | None = None,
+    *,
+    retention_days: int | None = None,
+    today: date | None = None,
 ) -> Iterator[dict[str, Any]]:
     """The same rows from a local store, through the query runner; the dt filter prunes partitions."""
     from dmarc_store.query import DuckDBQueryRunner
 
     canonical = normalise_ip(ip)
+    since = kept_since(since, retention_days, today or datetime.now(UTC).date())
     if not any((root / PARQUET_PREFIX / "records").glob("*/*.parquet")):
         return
     low = since.isoformat() if since else "0000-00-00"

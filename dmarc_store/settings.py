@@ -6,6 +6,7 @@ The AWS store needs exactly two of them, `DMARC_BUCKET` and `DMARC_TABLE`; every
 
 from __future__ import annotations
 
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dmarc_model.errors import ConfigurationError
 from dmarc_model.limits import Limits
+from dmarc_store.retention import EARLIEST_REPORT_DATE
 
 
 class Settings(BaseSettings):
@@ -25,7 +27,19 @@ class Settings(BaseSettings):
     table: str | None = Field(None, description="DynamoDB table for report and record items.")
     store: Path = Field(Path("dmarc-data"), description="Folder of the local store (CLI without --aws).")
     retention_days: int = Field(
-        0, ge=0, description="DynamoDB items expire this many days after the report's end (0: never)."
+        0,
+        ge=0,
+        description=(
+            "A report's data (Parquet rows, DynamoDB items, the local index) is deleted this many days after"
+            " its dt, the UTC day its period begins (0: never); older reports are refused (out-of-window)."
+        ),
+    )
+    earliest_report_date: date = Field(
+        EARLIEST_REPORT_DATE,
+        description=(
+            "Reports whose period begins before this day are refused (out-of-window); with"
+            " DMARC_RETENTION_DAYS=0 it is also the first day of the Athena partition projection."
+        ),
     )
     glue_database: str = Field("dmarc", description="Glue database holding the reports and records tables.")
     athena_workgroup: str = Field("primary", description="Athena workgroup for queries (--aws).")

@@ -17,7 +17,8 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from dmarc_store.connect import aws_store, ingest_service
-from dmarc_store.ingest.s3_events import object_keys
+from dmarc_store.errors import IngestIncomplete
+from dmarc_store.ingest.s3_events import object_versions
 from dmarc_store.ingest.service import IngestResult, IngestService
 from dmarc_store.settings import get_settings
 
@@ -33,9 +34,17 @@ def service() -> IngestService:
 
 
 def record_handler(record: SQSRecord) -> None:
-    for key in object_keys(record.body):
-        result = service().ingest_key(key)
-        _report(result)
+    """Every object the message names; one that is not stored whole fails the message, after the others."""
+    incomplete: list[IngestIncomplete] = []
+    for key, version_id in object_versions(record.body):
+        try:
+            _report(service().ingest_key(key, version_id))
+        except IngestIncomplete as error:
+            _report(error.result)
+            logger.error("ingest incomplete", extra={"source": error.result.source_key, "error": str(error)})
+            incomplete.append(error)
+    if incomplete:
+        raise incomplete[0]
 
 
 def _report(result: IngestResult) -> None:
@@ -44,6 +53,8 @@ def _report(result: IngestResult) -> None:
     metrics.add_metric(name="RecordsStored", unit=MetricUnit.Count, value=result.records)
     metrics.add_metric(name="Duplicates", unit=MetricUnit.Count, value=result.duplicate)
     metrics.add_metric(name="Quarantined", unit=MetricUnit.Count, value=len(result.quarantined))
+    metrics.add_metric(name="Conflicts", unit=MetricUnit.Count, value=result.conflict)
+    metrics.add_metric(name="Failed", unit=MetricUnit.Count, value=len(result.failed))
 
 
 @logger.inject_lambda_context

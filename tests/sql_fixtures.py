@@ -127,11 +127,18 @@ def parse_report(xml: bytes, source_key: str) -> ParsedReport | None:
 def write_store(root: Path, reports: Iterable[ParsedReport]) -> list[ParsedReport]:
     """parquet/<table>/dt=<day>/<report_key>.parquet per report (first wins per key); the reports kept."""
     kept: dict[str, ParsedReport] = {}
+    conflicting: list[tuple[ParsedReport, ParsedReport]] = []
     for parsed in reports:
-        kept.setdefault(parsed.report_key, parsed)
+        first = kept.setdefault(parsed.report_key, parsed)
+        if first.prepared.content_sha256 != parsed.prepared.content_sha256:
+            conflicting.append((first, parsed))
     store = LocalStore(root)
     for parsed in kept.values():
         store.write(parsed.prepared, Claim(ClaimOutcome.NEW))  # the local store's own Parquet writer
+    for first, later in conflicting:  # as the ingest service records them: a row each in `conflicts`
+        stored = first.prepared
+        claim = Claim(ClaimOutcome.CONFLICT, stored.source_key, existing_sha256=stored.content_sha256)
+        store.record_conflict(later.prepared, claim, datetime(2025, 6, 1, tzinfo=UTC))
     return list(kept.values())
 
 

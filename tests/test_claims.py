@@ -6,6 +6,7 @@ Store base class, and both backends must agree.
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import pyarrow.parquet as pq
 import pytest
 
 from dmarc_model.prepare import PreparedReport, prepare_report
@@ -21,7 +23,7 @@ from dmarc_store.backends.base import ClaimOutcome, Store
 from dmarc_store.backends.local import LocalStore
 from dmarc_store.errors import ClaimLost
 from dmarc_store.ingest.service import IngestService
-from dmarc_store.layout import kept_aside_key
+from dmarc_store.layout import conflict_key, kept_aside_key
 from tests import aws_support as kit
 
 LEASE = 600
@@ -181,3 +183,43 @@ def test_records_kept_aside_are_written_before_complete_and_survive_a_failed_qua
     assert "not an ip" in document["records"][0]["xml"]
     retry = IngestService(make_store(clock)).ingest("r.xml", xml)
     assert retry.duplicate == 1
+
+
+def test_a_conflict_is_kept_in_the_conflicts_table_as_long_as_the_data(
+    make_store: Callable[[Clock], Store],
+) -> None:
+    clock = Clock()
+    IngestService(make_store(clock)).ingest("first.xml", report_xml([5]))
+    result = IngestService(make_store(clock)).ingest("second.xml", report_xml([6]))
+    assert result.conflict == 1
+    first, second = prepared(report_xml([5])), prepared(report_xml([6]))
+    key = conflict_key(second.dt, second.report_key, second.content_sha256)
+    assert key.startswith(f"parquet/conflicts/dt={second.dt}/")
+    data = _read(make_store(clock), key)
+    assert data is not None
+    (row,) = pq.read_table(io.BytesIO(data)).to_pylist()
+    assert (row["source_key"], row["stored_source_key"]) == ("second.xml", "first.xml")
+    assert (row["content_sha256"], row["stored_content_sha256"]) == (
+        second.content_sha256,
+        first.content_sha256,
+    )
+    assert (row["report_id"], row["message_total"]) == ("claim-1", 6)
+
+
+def test_dmarc_query_conflicts_lists_them(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from dmarc_cli.main import cli
+
+    store = tmp_path / "store"
+    IngestService(LocalStore(store)).ingest("first.xml", report_xml([5]))
+    IngestService(LocalStore(store)).ingest("second.xml", report_xml([6]))
+    args = ["query", "conflicts", "--param", "days=100000", "--format", "json", "--store", str(store)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    (line,) = [json.loads(text) for text in result.output.splitlines()]
+    assert (line["report_id"], line["source_key"], line["stored_source_key"]) == (
+        "claim-1",
+        "second.xml",
+        "first.xml",
+    )

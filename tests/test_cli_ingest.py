@@ -159,3 +159,105 @@ def test_compact_merges_days_and_the_totals_stay(tmp_path: Path) -> None:
                   "SELECT sum(message_count) AS messages FROM record_details")  # fmt: skip
     assert json.loads(total.stdout) == {"messages": expected}
     assert len(list((store / "parquet" / "records" / "dt=2025-01-01").glob("*.parquet"))) == 1
+
+
+def _folder_of_reports(folder: Path, count: int = 3) -> int:
+    folder.mkdir(parents=True, exist_ok=True)
+    for seed in range(count):
+        make_report(folder / f"r{seed}.xml", 5, seed)
+    for summary in folder.glob("*.summary.json"):
+        summary.unlink()
+    return count
+
+
+def test_ingest_of_the_folder_holding_the_default_store_skips_the_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DMARC_STORE", raising=False)
+    reports = _folder_of_reports(tmp_path)
+    first = _summary(dmarc("ingest", "--json", ".", cwd=tmp_path))
+    second_run = dmarc("ingest", "--json", ".", cwd=tmp_path)
+    second = _summary(second_run)
+    assert (first["files"], first["new"], first["quarantined"]) == (reports, reports, 0)
+    assert (second["files"], second["new"], second["duplicate"], second["quarantined"]) == (
+        reports,
+        0,
+        reports,
+        0,
+    )
+    assert second["skipped_stores"] == 1
+    assert second_run.returncode == 0
+    assert not (tmp_path / "dmarc-data" / "quarantine").exists()
+
+
+@pytest.mark.parametrize("how", ["symlink", "relative", "environment"])
+def test_the_store_is_skipped_however_it_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    inputs = tmp_path / "inputs"
+    reports = _folder_of_reports(inputs)
+    (inputs / "nested").mkdir()
+    (tmp_path / "link").symlink_to(inputs / "nested")
+    store_option = {"symlink": ["--store", "../link/store"], "relative": ["--store", "./nested/./store"]}
+    monkeypatch.delenv("DMARC_STORE", raising=False)
+    if how == "environment":
+        monkeypatch.setenv("DMARC_STORE", "../link/../inputs/nested/store")
+    for _ in range(2):
+        result = dmarc("ingest", "--json", *store_option.get(how, []), "../inputs", cwd=inputs)
+        summary = _summary(result)
+        assert (summary["files"], summary["quarantined"], summary["skipped_stores"]) == (reports, 0, 1), how
+    assert summary["duplicate"] == reports
+    assert not (inputs / "nested" / "store" / "quarantine").exists()
+
+
+def test_a_folder_that_looks_like_a_store_is_skipped_and_a_file_named_in_it_is_read(tmp_path: Path) -> None:
+    inputs = tmp_path / "inputs"
+    reports = _folder_of_reports(inputs)
+    other_store = inputs / "old-store"
+    assert dmarc("ingest", "--store", str(other_store), str(inputs)).returncode == 0
+    (other_store / "a-report.xml").write_bytes((inputs / "r0.xml").read_bytes())
+    summary = _summary(dmarc("ingest", "--json", "--store", str(tmp_path / "store"), str(inputs)))
+    assert (summary["files"], summary["new"], summary["skipped_stores"]) == (reports, reports, 1)
+    named = _summary(
+        dmarc("ingest", "--json", "--store", str(tmp_path / "store"), str(other_store / "a-report.xml"))
+    )
+    assert (named["files"], named["duplicate"]) == (1, 1)
+
+
+def _notes(folder: Path) -> dict[str, str]:
+    """Each quarantined source key with the bytes of its copy, read through its note."""
+    from dmarc_store.layout import QUARANTINE_NOTE_SUFFIX
+
+    kept = {}
+    for note in folder.rglob(f"*{QUARANTINE_NOTE_SUFFIX}"):
+        copy = note.with_name(note.name.removesuffix(QUARANTINE_NOTE_SUFFIX))
+        kept[json.loads(note.read_text())["source"]] = copy.read_text()
+    return kept
+
+
+def test_inputs_named_a_and_a_json_keep_both_copies_and_both_notes(tmp_path: Path) -> None:
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    names = ["a", "a.json", "a.json.json", "a%note.json"]
+    for name in names:
+        (inputs / name).write_text(f"not a report: {name}")
+    store = tmp_path / "store"
+    for _ in range(2):
+        summary = _summary(dmarc("ingest", "--json", "--store", str(store), str(inputs)))
+        assert (summary["files"], summary["quarantined"], summary["failed"]) == (4, 4, [])
+    assert _notes(store / "quarantine") == {str(inputs / n): f"not a report: {n}" for n in names}
+
+
+@pytest.mark.parametrize("length", [250, 255])
+def test_a_long_legal_file_name_is_counted_stored_and_quarantined(tmp_path: Path, length: int) -> None:
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    make_report(tmp_path / "report.xml", 5, 1)
+    (tmp_path / "report.xml").rename(inputs / ("r" * (length - 4) + ".xml"))
+    (inputs / ("q" * (length - 4) + ".xml")).write_text("not a report")
+    store = tmp_path / "store"
+    result = dmarc("ingest", "--json", "--store", str(store), str(inputs))
+    summary = _summary(result)
+    assert result.returncode == 0, result.stdout
+    assert (summary["files"], summary["new"], summary["quarantined"], summary["failed"]) == (2, 1, 1, [])
+    assert list(_notes(store / "quarantine").values()) == ["not a report"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import threading
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 
@@ -106,10 +107,10 @@ def test_in_the_window_between_write_and_delete_rows_are_doubled_on_disk_but_not
     observed: dict[str, int] = {}
 
     class PausingObjects(LocalObjects):
-        def delete(self, keys: list[str]) -> None:
+        def delete_unchanged(self, versions: Mapping[str, str]) -> list[str]:
             observed["raw"] = _raw_total(root)
             observed["views"] = _deduplicated_total(root)
-            super().delete(keys)
+            return super().delete_unchanged(versions)
 
     compact_day(PausingObjects(root), "records", DAY)
     assert observed == {"raw": 2 * total, "views": total}
@@ -135,6 +136,7 @@ def test_compaction_on_s3_keeps_totals_and_leaves_one_file(tmp_path: Path) -> No
     total = _fill(store, tmp_path, 4)
     objects: Objects = S3Objects(s3, kit.BUCKET)
     done = compact_closed_days(objects, date(2025, 1, 5), after_days=2)
-    assert {(c.table, c.merged) for c in done} == {("records", 4), ("reports", 4)}
+    assert {(c.table, c.merged) for c in done.compacted} == {("records", 4), ("reports", 4)}
+    assert done.skipped == []
     (only,) = objects.list("parquet/records/dt=2025-01-01/")
     assert sum(pq.read_table(io.BytesIO(objects.get(only))).column("message_count").to_pylist()) == total

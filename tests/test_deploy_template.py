@@ -13,6 +13,7 @@ import pytest
 
 from dmarc_model import dns
 from dmarc_model.schema import SCHEMAS
+from dmarc_store.retention import projection_range
 from dmarc_store.settings import Settings
 from tests.test_deploy_support import REPO, Packaged, as_list, packaged, statements
 
@@ -106,6 +107,45 @@ def test_lifecycle_expires_raw_mail_quarantine_and_athena_results_by_prefix(pack
     tidy = rules["tidy-old-versions-and-uploads"]
     assert tidy["NoncurrentVersionExpiration"] == {"NoncurrentDays": 30}
     assert tidy["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 7}
+    assert not any(prefix.startswith(("parquet", "uploads")) for prefix in expiring)  # retention 0: kept
+
+
+def lifecycle_for(*params: str) -> dict[str, Any]:
+    """Prefix -> expiration days of the lifecycle, plus "projection" and "env", from deploy/config.js."""
+    script = (
+        "const c = require('./deploy/config.js');"
+        "const raw = Object.fromEntries(process.argv.slice(1).map((p) => p.split('=')));"
+        "const r = c.resolveParams(raw, {stage: 'dev', region: 'us-east-1', service: 'dmarc'});"
+        "console.log(JSON.stringify([r.lifecycleRules, r.projectionRange, r.env]));"
+    )
+    result = subprocess.run(
+        ["node", "-e", script, *params], cwd=REPO, capture_output=True, text=True, check=True, timeout=60
+    )
+    rules, projection, env = json.loads(result.stdout)
+    expiring = {rule["Prefix"]: rule["ExpirationInDays"] for rule in rules if "Prefix" in rule}
+    return {**expiring, "projection": projection, "env": env}
+
+
+def test_one_retention_caps_every_raw_prefix_and_sets_ttl_and_projection_by_report_date() -> None:
+    long = lifecycle_for("retentionDays=400")
+    assert long == {
+        "incoming/": 90,
+        "uploads/": 400,
+        "quarantine/": 180,
+        "athena-results/": 7,
+        "projection": "NOW-399DAYS,NOW",
+        "env": {"DMARC_RETENTION_DAYS": "400", "DMARC_EARLIEST_REPORT_DATE": "1970-01-01"},
+    }
+    short = lifecycle_for("retentionDays=30", "earliestReportDate=2020-02-29")
+    assert {prefix: short[prefix] for prefix in ("incoming/", "uploads/", "quarantine/")} == dict.fromkeys(
+        ("incoming/", "uploads/", "quarantine/"), 30
+    )
+    assert short["projection"] == "NOW-29DAYS,NOW"
+    assert short["env"]["DMARC_EARLIEST_REPORT_DATE"] == "2020-02-29"
+    assert not any(str(prefix).startswith("parquet") for prefix in short)  # by report date: the prune
+    forever = lifecycle_for("earliestReportDate=2016-01-01")
+    assert forever["projection"] == "2016-01-01,NOW"
+    assert "uploads/" not in forever
 
 
 def test_bucket_notifies_the_ingest_queue_of_incoming_and_uploads_only(packaged: Packaged) -> None:
@@ -255,6 +295,14 @@ def test_every_function_environment_variable_is_a_settings_field_or_powertools(p
     assert seen & {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_LOG_LEVEL"}
 
 
+def test_every_function_has_the_retention_and_earliest_report_date_of_the_stack(packaged: Packaged) -> None:
+    """The ingest window, the TTL, the prune and the lookups all read the same two values."""
+    for name in FUNCTIONS:
+        variables = props(packaged, name)["Environment"]["Variables"]
+        assert variables["DMARC_RETENTION_DAYS"] == "0"
+        assert variables["DMARC_EARLIEST_REPORT_DATE"] == "1970-01-01"
+
+
 def test_every_function_logs_to_a_log_group_with_retention(packaged: Packaged) -> None:
     groups = packaged.of_type("AWS::Logs::LogGroup")
     assert len(groups) == len(FUNCTIONS)
@@ -400,7 +448,7 @@ def test_glue_tables_follow_the_arrow_schema_with_dt_projection(packaged: Packag
     assert parameters["projection.enabled"] == "true"
     assert parameters["projection.dt.type"] == "date"
     assert parameters["projection.dt.format"] == "yyyy-MM-dd"
-    assert parameters["projection.dt.range"] == "2015-01-01,NOW"
+    assert parameters["projection.dt.range"] == projection_range(Settings()) == "1970-01-01,NOW"
     assert (
         sub_text(parameters["storage.location.template"])
         == f"s3://${{DataBucket}}/parquet/{table}/dt=${{!dt}}/"
@@ -673,6 +721,10 @@ def test_route53_records_are_the_ones_dmarc_dns_prints() -> None:
         ("athenaBytesScannedCutoff=1000", "athenaBytesScannedCutoff"),
         ("dataDeletionPolicy=Snapshot", "Retain or Delete"),
         ("colour=blue", "unknown param"),
+        ("retentionDays=3", "retentionDays"),
+        ("itemRetentionDays=365", "use retentionDays"),
+        ("projectionStartDate=2015-01-01", "use earliestReportDate"),
+        ("earliestReportDate=2015-02-30", "earliestReportDate"),
     ],
 )
 def test_bad_params_stop_packaging_with_their_name(param: str, message: str) -> None:

@@ -19,7 +19,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from dmarc_store.backends.aws import AwsStore
-from dmarc_store.errors import TransientStoreError
+from dmarc_store.errors import IngestIncomplete
 from dmarc_store.ingest.service import IngestService
 from tests import aws_support as aws_kit
 from tests import hostile
@@ -171,7 +171,7 @@ def test_same_identity_other_content_is_a_conflict_and_the_first_stands(tmp_path
     result = _service().ingest("uploads/second.xml", second)
     assert result.conflict == 1
     assert aws_kit.message_total_in_dynamodb() == summary["message_total"]
-    sidecar = json.loads(aws_kit.get_object("quarantine/conflict/uploads/second.xml.json"))
+    sidecar = json.loads(aws_kit.get_object("quarantine/conflict/uploads/second.xml%note.json"))
     assert sidecar["reason"] == "conflict"
     assert "uploads/first.xml" in sidecar["detail"]
     assert sidecar["source"] == "uploads/second.xml"
@@ -186,7 +186,7 @@ def test_poison_input_is_quarantined_and_the_batch_acknowledged(
     aws_kit.put_object("incoming/good", mail[0])
     response = handler(aws_kit.sqs_event("incoming/poison", "incoming/good"), lambda_context)
     assert response["batchItemFailures"] == []
-    sidecar = json.loads(aws_kit.get_object("quarantine/archive-bomb/incoming/poison.json"))
+    sidecar = json.loads(aws_kit.get_object("quarantine/archive-bomb/incoming/poison%note.json"))
     assert sidecar["reason"] == "archive-bomb"
     assert sidecar["source"] == "incoming/poison"
     assert aws_kit.get_object("quarantine/archive-bomb/incoming/poison") == aws_kit.get_object(
@@ -219,7 +219,7 @@ def test_concurrent_workers_on_overlapping_sets_store_each_report_once(tmp_path:
         for _ in range(50):  # a ReportBusy is a transient error: SQS would redeliver; here we retry
             try:
                 result = _service().ingest(*job)
-            except TransientStoreError:
+            except IngestIncomplete:  # another worker holds a report: retry
                 continue
             return result.new, result.duplicate
         raise AssertionError("never completed")
@@ -283,8 +283,9 @@ def test_a_fault_at_each_step_fails_the_message_and_the_retry_completes_exactly_
         s3=clients["s3"], dynamodb=clients["dynamodb"], bucket=aws_kit.BUCKET, table=aws_kit.TABLE
     )
     data, summary = mail
-    with pytest.raises(TransientStoreError, match="ThrottlingException"):
+    with pytest.raises(IngestIncomplete, match="ThrottlingException") as failed:
         IngestService(store).ingest("incoming/flaky", data)
+    assert failed.value.retryable
     assert flaky.failed
     retry = IngestService(store).ingest("incoming/flaky", data)
     assert retry.new == 1

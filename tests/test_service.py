@@ -7,6 +7,7 @@ from pathlib import Path
 
 from dmarc_store.backends.local import LocalStore
 from dmarc_store.ingest.service import IngestService
+from dmarc_store.layout import quarantine_note_key
 from tests.helpers import CORPUS
 
 
@@ -17,7 +18,7 @@ def test_records_that_fail_validation_are_kept_in_quarantine_with_their_reason(t
     assert result.new == 1
     (key,) = result.quarantine_keys
     assert key.startswith("quarantine/record-error/")
-    sidecar = json.loads((store.root / f"{key}.json").read_text())
+    sidecar = json.loads((store.root / quarantine_note_key(key)).read_text())
     (report,) = sidecar["pieces"]
     (record,) = report["records"]
     assert "source_ip" in record["reason"]

@@ -13,7 +13,6 @@ import json
 import random
 import time
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeSerializer
@@ -21,6 +20,7 @@ from boto3.dynamodb.types import TypeSerializer
 from dmarc_store.aws_clients import translating
 from dmarc_store.backends.base import CLAIM_LEASE_SECONDS, Claim, ClaimState, PreparedReport, Store
 from dmarc_store.backends.dynamo_items import (
+    TTL_ATTRIBUTE,
     completion_attributes,
     meta_item,
     record_items,
@@ -29,6 +29,7 @@ from dmarc_store.backends.dynamo_items import (
 )
 from dmarc_store.errors import ClaimLost, ConditionFailed, TransientStoreError
 from dmarc_store.layout import quarantine_key, quarantine_note_key
+from dmarc_store.retention import expires_at
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -70,6 +71,8 @@ class AwsStore(Store):
 
     def _insert_pending(self, report: PreparedReport, now: float, token: str) -> ClaimState | None:
         item = meta_item(report, status="PENDING", claimed_at=int(now), claim_token=token)
+        if (expiry := self._expires_at(report)) is not None:
+            item[TTL_ATTRIBUTE] = expiry  # a claim that never completes goes with the data
         try:
             self.dynamodb.put_item(
                 TableName=self.table,
@@ -177,9 +180,8 @@ class AwsStore(Store):
             )
 
     def _expires_at(self, report: PreparedReport) -> int | None:
-        if not self.retention_days:
-            return None
-        return _epoch(report.report["date_range_end"]) + self.retention_days * 86400
+        """The TTL of every item of the report: the day its data is pruned (dmarc_store.retention)."""
+        return expires_at(self.retention_days, report.dt)
 
     def _batch_write(self, items: Iterable[dict[str, Any]]) -> None:
         batch: list[dict[str, Any]] = []
@@ -214,8 +216,11 @@ class AwsStore(Store):
         self._put(quarantine_note_key(key), note, "application/json")
         return key
 
-    def read_source(self, source_key: str) -> bytes:
-        return self.s3.get_object(Bucket=self.bucket, Key=source_key)["Body"].read()
+    def read_source(self, key: str, version_id: str | None = None) -> bytes:
+        """The version the S3 event named (a later upload to the same key is another event)."""
+        if version_id:
+            return self.s3.get_object(Bucket=self.bucket, Key=key, VersionId=version_id)["Body"].read()
+        return self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
 
     def report_status(self, report_key: str) -> str | None:
         response = self.dynamodb.get_item(
@@ -225,7 +230,3 @@ class AwsStore(Store):
         )
         item = response.get("Item")
         return None if item is None else str(item["status"]["S"])
-
-
-def _epoch(naive_utc: datetime) -> int:
-    return int(naive_utc.replace(tzinfo=UTC).timestamp())

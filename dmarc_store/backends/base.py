@@ -41,11 +41,17 @@ import time
 import uuid
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+import pyarrow as pa
+
+from dmarc_model.columns import CONFLICT_COLUMNS
 from dmarc_model.prepare import PreparedReport
 from dmarc_model.rows import reports_table
-from dmarc_store.layout import kept_aside_key, parquet_bytes, parquet_key
+from dmarc_model.schema import CONFLICTS_SCHEMA
+from dmarc_model.timestamps import utc_naive
+from dmarc_store.layout import conflict_key, kept_aside_key, parquet_bytes, parquet_key
 
 __all__ = [
     "CLAIM_LEASE_SECONDS",
@@ -79,6 +85,8 @@ class Claim:
     """For NEW and RESUME: ours; `complete` and `release` hold to it."""
     replaces_content: bool = False
     """RESUME of an abandoned attempt that had other content."""
+    existing_sha256: str | None = None
+    """For DUPLICATE and CONFLICT: the content hash of the stored report."""
 
 
 @dataclass(frozen=True)
@@ -115,7 +123,7 @@ class Store(ABC):
             return Claim(ClaimOutcome.NEW, token=token)
         outcome = decide_claim(existing, report.content_sha256, now, self.lease_seconds)
         if outcome is not ClaimOutcome.RESUME:
-            return Claim(outcome, existing.source_key)
+            return Claim(outcome, existing.source_key, existing_sha256=existing.content_sha256)
         if not self._take_over(report, existing.claimed_at, now, token):
             return Claim(ClaimOutcome.BUSY, existing.source_key)  # another worker resumed it first
         replaces = existing.content_sha256 != report.content_sha256
@@ -129,6 +137,19 @@ class Store(ABC):
         if report.rejected:
             self._put_object(kept_aside_key(report.dt, report.report_key), kept_aside_document(report))
         self._write_items(report, claim)
+
+    def record_conflict(self, report: PreparedReport, claim: Claim, detected_at: datetime) -> str:
+        """Keep this copy's identity, sources and totals in the `conflicts` table (as long as the data)."""
+        row = report.report
+        values = {name: row.get(name) for name, _ in CONFLICT_COLUMNS}
+        values.update(
+            stored_source_key=claim.existing_source,
+            stored_content_sha256=claim.existing_sha256,
+            detected_at=utc_naive(detected_at),
+        )
+        key = conflict_key(report.dt, report.report_key, report.content_sha256)
+        self._put_object(key, parquet_bytes(pa.Table.from_pylist([values], schema=CONFLICTS_SCHEMA)))
+        return key
 
     def _now(self) -> float:
         return time.time()
@@ -159,11 +180,11 @@ class Store(ABC):
 
     @abstractmethod
     def quarantine(self, *, reason: str, source_key: str, data: bytes, sidecar: dict[str, Any]) -> str:
-        """Keep a copy of refused input under `quarantine/<reason>/<source_key>` with a JSON sidecar."""
+        """Keep a copy of refused input under `layout.quarantine_key`, its note at `quarantine_note_key`."""
 
     @abstractmethod
-    def read_source(self, source_key: str) -> bytes:
-        """The bytes of an input object named by its key."""
+    def read_source(self, key: str, version_id: str | None = None) -> bytes:
+        """The bytes of an input object named by its key (and, on S3, the version the event named)."""
 
 
 def kept_aside_document(report: PreparedReport) -> bytes:

@@ -7,9 +7,9 @@ into place, so a reader never sees half a file.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
-import itertools
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -141,8 +141,9 @@ class LocalStore(Store):
         write_atomically(self.root / quarantine_note_key(key), note)
         return key
 
-    def read_source(self, source_key: str) -> bytes:
-        return Path(source_key).read_bytes()
+    def read_source(self, key: str, version_id: str | None = None) -> bytes:
+        del version_id  # a folder keeps no versions
+        return Path(key).read_bytes()
 
     def report_status(self, report_key: str) -> str | None:
         with self._index() as index:

@@ -14,8 +14,15 @@ SES_SETUP_NOTIFICATION = "AMAZON_SES_SETUP_NOTIFICATION"
 
 
 def object_keys(body: str) -> Iterator[str]:
-    """Keys of created objects under incoming/ or uploads/; `s3:TestEvent`, SES's set-up notification and
-    other prefixes give none.
+    """The keys of `object_versions`."""
+    for key, _ in object_versions(body):
+        yield key
+
+
+def object_versions(body: str) -> Iterator[tuple[str, str | None]]:
+    """(key, versionId) of created objects under incoming/ or uploads/; `s3:TestEvent`, SES's set-up
+    notification and other prefixes give none. The bucket is versioned: two uploads to one key before
+    the queue drains are two events naming two versions, and each version is ingested.
 
     S3 URL-encodes keys in notifications (a space arrives as '+'), so each key is decoded.
     """
@@ -25,6 +32,7 @@ def object_keys(body: str) -> Iterator[str]:
     for record in message.get("Records", []):
         if not str(record.get("eventName", "")).startswith("ObjectCreated"):
             continue
-        key = unquote_plus(record["s3"]["object"]["key"])
+        created = record["s3"]["object"]
+        key = unquote_plus(created["key"])
         if key.startswith(INGESTED_PREFIXES) and not key.endswith(SES_SETUP_NOTIFICATION):
-            yield key
+            yield key, created.get("versionId") or None

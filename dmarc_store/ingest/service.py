@@ -4,15 +4,27 @@
                   \\--> refused pieces ------------------------------------------> quarantine
 
 Bad input is not an error: it is quarantined with its reason and the call returns normally.
-A `TransientStoreError` (throttling, another worker holding the report) propagates, so the caller
-retries the whole object; every write is idempotent, so a retry adds nothing twice.
+
+One report's failure never takes the others down. Each report found in the object is prepared and
+stored on its own; an error on one is recorded in `result.failed` and the next is tried:
+
+    a TransientStoreError (throttling, another worker holding the report)    retry the object later
+    another store error (AWS refused the request)                           retry, then dead-letter
+    any other exception (a bug, by definition)                              also quarantined as
+                                                                            `internal-error`, with
+                                                                            the traceback in its note
+
+When anything failed, `ingest` raises IngestIncomplete after storing everything else and writing the
+quarantine copies, carrying the result: the Lambda fails the message (SQS retries, then the dead-letter
+queue and its alarm), the CLI retries a transient failure and lists any other, and goes on. Every write
+is idempotent, so a retry adds nothing twice: what was stored counts as duplicate.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import traceback
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,111 +32,103 @@ from typing import Any
 from dmarc_model.errors import InputRefused
 from dmarc_model.limits import Limits
 from dmarc_model.prepare import PreparedReport, prepare_report
-from dmarc_model.unpack import unpack
+from dmarc_model.unpack import Payload, unpack
 from dmarc_store.backends.base import Claim, ClaimOutcome, Store
-from dmarc_store.errors import ReportBusy
+from dmarc_store.errors import IngestIncomplete, ReportBusy, StoreError
+from dmarc_store.ingest.results import (
+    CONFLICT,
+    INTERNAL_ERROR,
+    RECORD_ERROR,
+    Failure,
+    IngestResult,
+    Quarantine,
+    StoredReport,
+)
+from dmarc_store.retention import OUT_OF_WINDOW, ReportWindow
 
-CONFLICT = "conflict"
-RECORD_ERROR = "record-error"
-
-
-@dataclass(frozen=True)
-class Quarantine:
-    """A refused piece of an input, with the stable reason and what was found around it."""
-
-    reason: str
-    detail: str
-    location: str
-
-
-@dataclass(frozen=True)
-class StoredReport:
-    """What became of one report found in the input."""
-
-    report_key: str
-    outcome: str
-    """new, duplicate or conflict (a resumed first attempt counts as new)."""
-    org_name: str | None
-    report_id: str
-    policy_domain: str
-    dt: str
-    record_count: int
-    message_total: int
-    location: str
+__all__ = ["IngestResult", "IngestService", "Quarantine", "StoredReport", "source_key_of"]
 
 
-@dataclass
-class IngestResult:
-    source_key: str
-    reports: list[StoredReport] = field(default_factory=list)
-    quarantined: list[Quarantine] = field(default_factory=list)
-    quarantine_keys: list[str] = field(default_factory=list)
-
-    def count(self, outcome: str) -> int:
-        return sum(1 for report in self.reports if report.outcome == outcome)
-
-    @property
-    def new(self) -> int:
-        return self.count("new")
-
-    @property
-    def duplicate(self) -> int:
-        return self.count("duplicate")
-
-    @property
-    def conflict(self) -> int:
-        return self.count(CONFLICT)
-
-    @property
-    def records(self) -> int:
-        return sum(report.record_count for report in self.reports if report.outcome == "new")
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "source": self.source_key,
-            "new": self.new,
-            "duplicate": self.duplicate,
-            "conflict": self.conflict,
-            "quarantined": len(self.quarantined),
-            "reports": [report.__dict__ for report in self.reports],
-            "refused": [piece.__dict__ for piece in self.quarantined],
-        }
+def source_key_of(key: str, version_id: str | None = None) -> str:
+    """How an object is named in the data and the logs: its key, and the S3 version read, if any."""
+    return f"{key}?versionId={version_id}" if version_id else key
 
 
 class IngestService:
     """Unpack, parse and store one input object exactly once, through any `Store`."""
 
     def __init__(
-        self, store: Store, *, limits: Limits | None = None, clock: Callable[[], datetime] | None = None
+        self,
+        store: Store,
+        *,
+        limits: Limits | None = None,
+        clock: Callable[[], datetime] | None = None,
+        window: ReportWindow | None = None,
     ) -> None:
         self.store = store
         self.limits = limits or Limits()
         self.clock = clock or (lambda: datetime.now(UTC))
+        self.window = window or ReportWindow()
+        """The report dates accepted (dmarc_store.retention): one outside is refused before any write."""
 
-    def ingest_key(self, source_key: str) -> IngestResult:
-        """Ingest an object the store can read by key (an S3 key, a path in the local store)."""
-        return self.ingest(source_key, self.store.read_source(source_key))
+    def ingest_key(self, key: str, version_id: str | None = None) -> IngestResult:
+        """Ingest an object the store reads by key (an S3 key and version, a path in the local store)."""
+        return self.ingest(source_key_of(key, version_id), self.store.read_source(key, version_id))
 
     def ingest(self, source_key: str, data: bytes | Path) -> IngestResult:
+        """Store every report of one object; raises IngestIncomplete (with the result) if any failed."""
         result = IngestResult(source_key)
         conflicts: dict[str, list[str]] = {}
         rejected: list[dict[str, Any]] = []
-        for found in unpack(data, limits=self.limits, name=source_key):
+        for found in self._pieces(data, result):
             if isinstance(found, InputRefused):
                 result.quarantined.append(Quarantine(found.reason, found.detail, found.location))
                 continue
-            try:
-                prepared = prepare_report(found, source_key, self.clock())
-            except InputRefused as refused:
-                result.quarantined.append(Quarantine(refused.reason, refused.detail, refused.location))
+            prepared = self._prepare(found, result)
+            if prepared is None:
                 continue
-            stored = self._store(prepared, found.location, conflicts)
+            stored = self._store_guarded(prepared, found.location, conflicts, result)
+            if stored is None:
+                continue
             result.reports.append(stored)
             if prepared.rejected and stored.outcome == "new":
                 kept_aside = [record.model_dump() for record in prepared.rejected]
                 rejected.append({"report_key": prepared.report_key, "records": kept_aside})
         self._quarantine(result, data, conflicts, rejected)
+        if result.failed:
+            raise IngestIncomplete(result)
         return result
+
+    def _pieces(self, data: bytes | Path, result: IngestResult) -> Iterator[Payload | InputRefused]:
+        """The pieces of the object; an unexpected error inside unpacking ends it as an internal error."""
+        try:
+            yield from unpack(data, limits=self.limits, name=result.source_key)
+        except Exception as error:  # a bug in unpacking: what was found before it still counts
+            result.failed.append(Failure(result.source_key, error, traceback.format_exc()))
+
+    def _prepare(self, found: Payload, result: IngestResult) -> PreparedReport | None:
+        try:
+            prepared = prepare_report(found, result.source_key, self.clock())
+            refusal = self.window.refusal(prepared.dt, self.clock().date())
+            if refusal is None:
+                return prepared
+            result.quarantined.append(Quarantine(OUT_OF_WINDOW, refusal, found.location))
+        except InputRefused as refused:
+            result.quarantined.append(Quarantine(refused.reason, refused.detail, refused.location))
+        except Exception as error:  # a bug in parsing this report: the others go on
+            result.failed.append(Failure(found.location, error, traceback.format_exc()))
+        return None
+
+    def _store_guarded(
+        self, prepared: PreparedReport, location: str, conflicts: dict[str, list[str]], result: IngestResult
+    ) -> StoredReport | None:
+        try:
+            return self._store(prepared, location, conflicts)
+        except StoreError as error:
+            result.failed.append(Failure(location, error))
+        except Exception as error:  # a bug while storing this report: the others go on
+            result.failed.append(Failure(location, error, traceback.format_exc()))
+        return None
 
     def _store(
         self, prepared: PreparedReport, location: str, conflicts: dict[str, list[str]]
@@ -139,6 +143,7 @@ class IngestService:
             outcome = "duplicate"
         else:
             outcome = CONFLICT
+            self.store.record_conflict(prepared, claim, self.clock())
             conflicts.setdefault(prepared.report_key, []).append(claim.existing_source or "?")
         row = prepared.report
         return StoredReport(
@@ -169,18 +174,7 @@ class IngestService:
         conflicts: dict[str, list[str]],
         rejected: list[dict[str, Any]],
     ) -> None:
-        by_reason: dict[str, list[dict[str, Any]]] = {}
-        for piece in result.quarantined:
-            by_reason.setdefault(piece.reason, []).append(
-                {"detail": piece.detail, "location": piece.location}
-            )
-        for key, sources in conflicts.items():
-            stored_from = ", ".join(sources)
-            detail = f"report {key} is already stored from {stored_from} with other content; the first stands"
-            result.quarantined.append(Quarantine(CONFLICT, detail, result.source_key))
-            by_reason.setdefault(CONFLICT, []).append(
-                {"detail": detail, "report_key": key, "stored_from": sources}
-            )
+        by_reason = _pieces_by_reason(result, conflicts)
         if rejected:
             by_reason[RECORD_ERROR] = rejected
         if not by_reason:
@@ -198,3 +192,25 @@ class IngestService:
             result.quarantine_keys.append(
                 self.store.quarantine(reason=reason, source_key=result.source_key, data=raw, sidecar=sidecar)
             )
+
+
+def _pieces_by_reason(
+    result: IngestResult, conflicts: dict[str, list[str]]
+) -> dict[str, list[dict[str, Any]]]:
+    """The sidecar pieces of each quarantine reason: refusals, conflicts, internal errors."""
+    by_reason: dict[str, list[dict[str, Any]]] = {}
+    for piece in result.quarantined:
+        by_reason.setdefault(piece.reason, []).append({"detail": piece.detail, "location": piece.location})
+    for key, sources in conflicts.items():
+        stored_from = ", ".join(sources)
+        detail = f"report {key} is already stored from {stored_from} with other content; the first stands"
+        result.quarantined.append(Quarantine(CONFLICT, detail, result.source_key))
+        by_reason.setdefault(CONFLICT, []).append(
+            {"detail": detail, "report_key": key, "stored_from": sources}
+        )
+    for failure in result.failed:
+        if failure.internal:
+            detail = f"{type(failure.error).__name__}: {failure.error}"
+            note = {"detail": detail, "location": failure.location, "traceback": failure.traceback}
+            by_reason.setdefault(INTERNAL_ERROR, []).append(note)
+    return by_reason

@@ -1,0 +1,107 @@
+"""What one ingest call says: the reports stored (new, duplicate, conflict), the pieces quarantined and
+the reports that failed (a transient store error, to retry; or an internal error, a bug)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from dmarc_store.errors import StoreError, TransientStoreError
+
+CONFLICT = "conflict"
+RECORD_ERROR = "record-error"
+INTERNAL_ERROR = "internal-error"
+"""The quarantine reason of a piece that met an unexpected exception (a bug): its sidecar holds the
+traceback. Never a refusal of the input: the object is retried, the run goes on."""
+
+
+@dataclass(frozen=True)
+class Quarantine:
+    """A refused piece of an input, with the stable reason and what was found around it."""
+
+    reason: str
+    detail: str
+    location: str
+
+
+@dataclass(frozen=True)
+class StoredReport:
+    """What became of one report found in the input."""
+
+    report_key: str
+    outcome: str
+    """new, duplicate or conflict (a resumed first attempt counts as new)."""
+    org_name: str | None
+    report_id: str
+    policy_domain: str
+    dt: str
+    record_count: int
+    message_total: int
+    location: str
+
+
+@dataclass
+class IngestResult:
+    source_key: str
+    reports: list[StoredReport] = field(default_factory=list)
+    quarantined: list[Quarantine] = field(default_factory=list)
+    quarantine_keys: list[str] = field(default_factory=list)
+    failed: list[Failure] = field(default_factory=list)
+    """Reports (or the rest of the input) that could not be stored this time; the others were."""
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for report in self.reports if report.outcome == outcome)
+
+    @property
+    def new(self) -> int:
+        return self.count("new")
+
+    @property
+    def duplicate(self) -> int:
+        return self.count("duplicate")
+
+    @property
+    def conflict(self) -> int:
+        return self.count(CONFLICT)
+
+    @property
+    def records(self) -> int:
+        return sum(report.record_count for report in self.reports if report.outcome == "new")
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "source": self.source_key,
+            "new": self.new,
+            "duplicate": self.duplicate,
+            "conflict": self.conflict,
+            "quarantined": len(self.quarantined),
+            "reports": [report.__dict__ for report in self.reports],
+            "refused": [piece.__dict__ for piece in self.quarantined],
+            "failed": [failure.as_json() for failure in self.failed],
+        }
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One report, or the rest of an input, that met an error: where, and the error."""
+
+    location: str
+    error: BaseException
+    traceback: str = ""
+    """For an internal error (a bug): the formatted traceback, kept in the quarantine sidecar."""
+
+    @property
+    def transient(self) -> bool:
+        return isinstance(self.error, TransientStoreError)
+
+    @property
+    def internal(self) -> bool:
+        return not isinstance(self.error, StoreError)
+
+    def as_json(self) -> dict[str, str]:
+        kind = "transient" if self.transient else INTERNAL_ERROR if self.internal else "store-error"
+        return {
+            "location": self.location,
+            "kind": kind,
+            "error": f"{type(self.error).__name__}: {self.error}",
+        }
