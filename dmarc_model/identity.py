@@ -1,7 +1,7 @@
 """Report identity: which report this is.
 
-What a report says is hashed by the parser as it reads (`ReportStream.content_sha256`): the same key
-with another content hash is a conflict.
+What a report says is hashed by the parser as it reads (`ReportStream.content_sha256`, in canonical
+form: `dmarc_model.content`): the same key with another content hash is a conflict.
 
 The key is built from (org_name, report_id, policy domain, begin, end), normalised (trimmed; org name
 and domain lower-cased; dates as epoch seconds) and hashed, so it is stable across runs, machines and

@@ -3,16 +3,34 @@
 Enumerated values (dispositions, results, alignment modes, ...) are `Token`s: lower-cased and trimmed,
 so any case is accepted. A value outside the known set is kept as it was written (lower-cased), never
 mapped to a default and never a crash; `unknown_tokens()` lists them so the parser can warn.
+
+Every number is range-checked against the type it is stored as, so no value that validates can fail
+later on its way into a typed column (Parquet, Arrow, DynamoDB numbers):
+
+    value                  stored as            accepted                         otherwise
+    <count>                int64 message_count  0 .. 2**63-1                     the record is kept aside
+    <begin>, <end>         timestamp(ms)        finite seconds, 1970 .. 9999     schema-violation (the header)
+    <pct>                  int32 published_pct  a whole number 0 .. 100          null, with a warning
+    begin after end        (both stored)        kept                             a warning
+
+A `pct` outside RFC 7489's 0..100 (or not a number) is no reason to lose a report's records, and
+storing it would put a meaningless number into the policy columns: it is stored as null, and what was
+written is kept in `pct_as_written` and named in the report's warnings. Dates outside 1970..9999 are
+not a moment Python, Parquet and Athena all hold, and the date is the report's identity: refused. The
+parser also keeps a report's message total within int64 (`INT64_MAX`): the record that would carry
+it past is kept aside.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import math
+import re
 import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from operator import attrgetter
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -21,7 +39,23 @@ from pydantic import (
     Field,
     StringConstraints,
     field_validator,
+    model_validator,
 )
+
+INT64_MAX = 2**63 - 1
+"""The largest count (and message total) the int64 columns hold."""
+FIRST_SECOND = 0
+LAST_SECOND = int(datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp())
+"""The dates accepted, in epoch seconds: 1970-01-01T00:00:00Z .. 9999-12-31T23:59:59Z."""
+_WHOLE_PERCENT = re.compile(r"[0-9]{1,3}")
+_SHOWN = 40
+
+
+def _shown(value: object) -> str:
+    """A value as written, for a warning or a refusal's detail: quoted, and cut if it is long."""
+    text = repr(value)
+    return text if len(text) <= _SHOWN else f"{text[:_SHOWN]}... ({len(text)} characters)"
+
 
 KNOWN_TOKENS: dict[str, frozenset[str]] = {
     "disposition": frozenset({"none", "quarantine", "reject", "pass"}),
@@ -93,9 +127,14 @@ class DateRange(_Model):
     @field_validator("begin", "end", mode="before")
     @classmethod
     def _from_epoch(cls, value: object) -> object:
-        if isinstance(value, str):
-            value = value.strip()
-            seconds = float(value)  # "1524268799 ", "1.7e9" and "1705904907.0" all occur in the wild
+        if isinstance(value, str | int | float) and not isinstance(value, bool):
+            written = value.strip() if isinstance(value, str) else value
+            try:
+                seconds = float(written)  # "1524268799 ", "1.7e9" and "1705904907.0" all occur in the wild
+            except OverflowError:  # an int past the largest float
+                seconds = math.inf
+            if not (math.isfinite(seconds) and FIRST_SECOND <= seconds <= LAST_SECOND):
+                raise ValueError(f"{_shown(written)} is not a number of seconds from 1970 to 9999")
             return datetime.fromtimestamp(int(seconds), tz=UTC)
         return value
 
@@ -123,11 +162,25 @@ class PolicyPublished(_Model):
     aspf: OptionalToken = None
     p: OptionalToken = None
     sp: OptionalToken = None
-    pct: int | None = None
+    pct: int | None = Field(None, ge=0, le=100)
+    pct_as_written: str | None = None
+    """A `pct` that was no whole number 0..100, as written (`pct` is then None): see the module."""
     fo: Text = None
     np: OptionalToken = None
     testing: OptionalToken = None
     discovery_method: OptionalToken = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _pct_out_of_range(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or data.get("pct") is None:
+            return data
+        written = data["pct"]
+        if isinstance(written, int) and not isinstance(written, bool) and 0 <= written <= 100:
+            return data
+        if isinstance(written, str) and _WHOLE_PERCENT.fullmatch(written.strip()) and int(written) <= 100:
+            return {**data, "pct": int(written)}
+        return {**data, "pct": None, "pct_as_written": str(written).strip()}
 
 
 class PolicyOverrideReason(_Model):
@@ -144,7 +197,7 @@ class PolicyEvaluated(_Model):
 
 class Row(_Model):
     source_ip: IpAddress
-    count: int = Field(ge=0)
+    count: int = Field(ge=0, le=INT64_MAX)
     policy_evaluated: PolicyEvaluated
 
 
@@ -287,6 +340,14 @@ class ReportHeader(_Model):
     @property
     def end(self) -> datetime:
         return self.report_metadata.date_range.end
+
+    def value_warnings(self) -> Iterator[str]:
+        """What the header holds that was kept, but looks wrong."""
+        written = self.policy_published.pct_as_written
+        if written is not None:
+            yield f"policy_published pct {_shown(written)} is not a whole number 0..100: stored as null"
+        if self.begin > self.end:
+            yield f"date_range begin {self.begin.isoformat()} is after its end {self.end.isoformat()}"
 
     def unknown_tokens(self) -> Iterator[tuple[str, str]]:
         policy = self.policy_published

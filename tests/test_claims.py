@@ -223,3 +223,25 @@ def test_dmarc_query_conflicts_lists_them(tmp_path: Path) -> None:
         "second.xml",
         "first.xml",
     )
+
+
+def test_a_report_stored_under_an_older_hash_form_is_a_duplicate_not_a_conflict(
+    make_store: Callable[[Clock], Store],
+) -> None:
+    """Re-ingesting a mailbox after the canonical form changed must add nothing and refuse nothing."""
+    clock = Clock()
+    store = make_store(clock)
+    IngestService(store).ingest("first.xml", report_xml([5]))
+    key = prepared(report_xml([5])).report_key
+    if isinstance(store, LocalStore):
+        with store._index() as index:
+            index.execute("UPDATE reports SET hash_version = 1, content_sha256 = 'old-form'")
+    else:
+        boto3.client("dynamodb", region_name=kit.REGION).update_item(
+            TableName=kit.TABLE,
+            Key={"PK": {"S": f"REPORT#{key}"}, "SK": {"S": "META"}},
+            UpdateExpression="SET content_sha256 = :old REMOVE hash_version",
+            ExpressionAttributeValues={":old": {"S": "old-form"}},
+        )
+    again = IngestService(make_store(clock)).ingest("again.xml", report_xml([5]))
+    assert (again.duplicate, again.conflict) == (1, 0)

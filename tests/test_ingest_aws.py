@@ -8,8 +8,11 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import re
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +21,8 @@ import pyarrow.parquet as pq
 import pytest
 from botocore.exceptions import ClientError
 
+from dmarc_model.prepare import prepare_report
+from dmarc_model.unpack import unpack
 from dmarc_store.backends.aws import AwsStore
 from dmarc_store.errors import IngestIncomplete
 from dmarc_store.ingest.service import IngestService
@@ -324,3 +329,332 @@ def test_unprocessed_batch_items_are_retried_with_backoff(mail: tuple[bytes, dic
     IngestService(store).ingest("incoming/x", mail[0])
     assert sleeps, "an unprocessed item must wait before it is sent again"
     assert len(aws_kit.record_items()) == mail[1]["record_count"]
+
+
+# --- a fault at every write, on every kind of input -------------------------------------------------
+#
+# Each input is ingested once cleanly to learn its calls (`test_the_write_fault_table_covers_every_write`
+# holds the table to them), then once per entry with the faults injected: the attempts that fail say why
+# and are retried until one completes, as SQS would redeliver the message.
+
+
+@dataclass(frozen=True)
+class Fault:
+    """Fail the `nth` call of `method` (counted per client, across attempts) with a throttling error;
+    `hits` is a pattern of that call's description (`describe`): the write the fault is meant for."""
+
+    service: str
+    method: str
+    nth: int
+    hits: str
+
+
+WRITES = frozenset({"put_object", "put_item", "batch_write_item", "update_item", "delete_item", "query"})
+"""The calls the table must cover: every write, and the query that finds stale items to delete."""
+
+
+def describe(method: str, kwargs: dict[str, Any]) -> str:
+    """One call in a few words: the key an S3 put writes, the expression of a DynamoDB write."""
+    if method == "put_object":
+        return f"put {kwargs['Key']}"
+    if method == "batch_write_item":
+        ((requests),) = kwargs["RequestItems"].values()
+        kinds = {next(iter(request)) for request in requests}
+        return f"batch {len(requests)} {','.join(sorted(kinds))}"
+    expression = (
+        kwargs.get("UpdateExpression")
+        or kwargs.get("ConditionExpression")
+        or kwargs.get("KeyConditionExpression")
+        or ""
+    )
+    return f"{method} {kwargs.get('Key', {}).get('SK', {}).get('S', '')} {expression}".strip()
+
+
+class FaultyClient:
+    """A boto3 client that logs every call and fails the ones its faults name, once each."""
+
+    def __init__(self, client: Any, service: str, faults: list[Fault], log: list[str]) -> None:
+        self._client = client
+        self._service = service
+        self._faults = [fault for fault in faults if fault.service == service]
+        self._counts: dict[str, int] = {}
+        self._log = log
+        self.hit: dict[Fault, str] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._client, name)
+        if name == "get_paginator":
+            return self._paginator
+        if name.startswith("_") or name == "meta" or not callable(attribute):
+            return attribute
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self._before(name, kwargs)
+            return attribute(*args, **kwargs)
+
+        return call
+
+    def _paginator(self, operation: str) -> Any:
+        """A paginator whose `paginate` counts (and may fail) as one call of the operation."""
+        paginator = self._client.get_paginator(operation)
+        before = self._before
+
+        class Pages:
+            def paginate(self, **kwargs: Any) -> Any:
+                before(operation, kwargs)
+                return paginator.paginate(**kwargs)
+
+        return Pages()
+
+    def _before(self, name: str, kwargs: dict[str, Any]) -> None:
+        self._counts[name] = self._counts.get(name, 0) + 1
+        description = describe(name, kwargs)
+        self._log.append(f"{self._service}.{name} #{self._counts[name]}: {description}")
+        for fault in self._faults:
+            if (fault.method, fault.nth) == (name, self._counts[name]) and fault not in self.hit:
+                self.hit[fault] = description
+                raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "injected"}}, name)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """An object to ingest (after `before`, ingested cleanly) and what must hold once it is stored."""
+
+    key: str
+    data: bytes
+    message_total: int
+    record_count: int
+    new: int
+    """Reports the object adds (0 for a conflicting copy: the first stands)."""
+    must_exist: tuple[str, ...]
+    before: tuple[tuple[str, bytes], ...] = ()
+    abandoned: bytes | None = None
+    """Other content of the same report, claimed and written by a worker that died before COMPLETE."""
+
+
+def _bad_record(xml: bytes) -> bytes:
+    """The report with one more record that fails validation (an empty source_ip): kept aside."""
+    bad = (
+        b"<record><row><source_ip/><count>5</count><policy_evaluated><disposition>none</disposition>"
+        b"<dkim>pass</dkim><spf>pass</spf></policy_evaluated></row><identifiers>"
+        b"<header_from>example.com</header_from></identifiers></record></feedback>"
+    )
+    return xml.replace(b"</feedback>", bad)
+
+
+def scenario(name: str, tmp_path: Path) -> Scenario:
+    xml_path = tmp_path / "r.xml"
+    summary = make_report(xml_path, 60, 3)
+    xml = xml_path.read_bytes()
+    totals = {"message_total": summary["message_total"], "record_count": summary["record_count"]}
+    if name == "mail":
+        summary = make_report(tmp_path / "m.eml", 60, 3, "--eml")
+        data = (tmp_path / "m.eml").read_bytes()
+        return Scenario("incoming/m", data, **totals, new=1, must_exist=())
+    if name == "record-error":
+        copy = "quarantine/record-error/uploads/bad.xml"
+        return Scenario(
+            "uploads/bad.xml", _bad_record(xml), **totals, new=1, must_exist=("kept-aside/", copy)
+        )
+    if name == "refused-member":
+        data = hostile.zip_of({"r.xml": xml, "readme.txt": b"hello, not a report"})
+        copy = "quarantine/not-a-report/uploads/r.zip"
+        return Scenario("uploads/r.zip", data, **totals, new=1, must_exist=(copy,))
+    if name == "abandoned-other-content":
+        first_record = xml[xml.index(b"<record>") : xml.index(b"</record>") + len(b"</record>")]
+        longer = xml.replace(first_record, first_record * 11, 1)  # 70 records: 10 items beyond ours
+        return Scenario("uploads/r.xml", xml, **totals, new=1, must_exist=(), abandoned=longer)
+    assert name == "conflict"
+    other = xml.replace(b"<count>", b"<count>1", 1)
+    copy = "quarantine/conflict/uploads/second.xml"
+    must_exist = ("parquet/conflicts/", copy)
+    return Scenario(
+        "uploads/second.xml",
+        other,
+        **totals,
+        new=0,
+        must_exist=must_exist,
+        before=(("uploads/first.xml", xml),),
+    )
+
+
+SCENARIOS = ("mail", "record-error", "refused-member", "conflict", "abandoned-other-content")
+THROTTLED = "ThrottlingException"
+WRITE_FAULTS: dict[str, tuple[str, tuple[Fault, ...], tuple[str, ...]]] = {
+    # name: (scenario, faults, what each failed attempt fails with, in order)
+    "claim": ("mail", (Fault("dynamodb", "put_item", 1, "attribute_not_exists"),), (THROTTLED,)),
+    "records-parquet": ("mail", (Fault("s3", "put_object", 1, "parquet/records/"),), (THROTTLED,)),
+    "reports-parquet": ("mail", (Fault("s3", "put_object", 2, "parquet/reports/"),), (THROTTLED,)),
+    "first-record-batch": ("mail", (Fault("dynamodb", "batch_write_item", 1, "batch 25"),), (THROTTLED,)),
+    "mid-record-batch": ("mail", (Fault("dynamodb", "batch_write_item", 2, "batch 25"),), (THROTTLED,)),
+    "last-record-batch": ("mail", (Fault("dynamodb", "batch_write_item", 3, "batch 10"),), (THROTTLED,)),
+    "complete": ("mail", (Fault("dynamodb", "update_item", 1, "SET #a0"),), (THROTTLED,)),
+    "release-after-a-failure": (
+        "mail",
+        (
+            Fault("dynamodb", "batch_write_item", 2, "batch 25"),
+            Fault("dynamodb", "update_item", 1, "SET claimed_at = :zero"),
+        ),
+        (THROTTLED, "ReportBusy"),  # no release: the claim holds until its lease runs out
+    ),
+    "take-over-on-resume": (
+        "mail",
+        (
+            Fault("dynamodb", "batch_write_item", 2, "batch 25"),
+            Fault("dynamodb", "update_item", 2, "SET source_key"),  # #1 was the release
+        ),
+        (THROTTLED, THROTTLED),
+    ),
+    "stale-items-query": (
+        "abandoned-other-content",
+        (Fault("dynamodb", "query", 1, "SK BETWEEN"),),
+        (THROTTLED,),
+    ),
+    "stale-items-delete": (
+        "abandoned-other-content",
+        (Fault("dynamodb", "batch_write_item", 4, "batch 10 DeleteRequest"),),
+        (THROTTLED,),
+    ),
+    "kept-aside-json": ("record-error", (Fault("s3", "put_object", 3, "kept-aside/"),), (THROTTLED,)),
+    "record-error-copy": (
+        "record-error",
+        (Fault("s3", "put_object", 4, "quarantine/record-error/uploads/bad.xml$"),),
+        (THROTTLED,),
+    ),
+    "record-error-note": (
+        "record-error",
+        (Fault("s3", "put_object", 5, "quarantine/record-error/uploads/bad.xml%note.json$"),),
+        (THROTTLED,),
+    ),
+    "refused-member-copy": (
+        "refused-member",
+        (Fault("s3", "put_object", 3, "quarantine/not-a-report/uploads/r.zip$"),),
+        (THROTTLED,),
+    ),
+    "refused-member-note": (
+        "refused-member",
+        (Fault("s3", "put_object", 4, "quarantine/not-a-report/uploads/r.zip%note.json$"),),
+        (THROTTLED,),
+    ),
+    "conflict-claim": ("conflict", (Fault("dynamodb", "put_item", 1, "attribute_not_exists"),), (THROTTLED,)),
+    "conflicts-parquet": ("conflict", (Fault("s3", "put_object", 1, "parquet/conflicts/"),), (THROTTLED,)),
+    "conflict-copy": (
+        "conflict",
+        (Fault("s3", "put_object", 2, "quarantine/conflict/uploads/second.xml$"),),
+        (THROTTLED,),
+    ),
+    "conflict-note": (
+        "conflict",
+        (Fault("s3", "put_object", 3, "quarantine/conflict/uploads/second.xml%note.json$"),),
+        (THROTTLED,),
+    ),
+}
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _faulty_store(faults: list[Fault], clock: Clock, log: list[str]) -> tuple[AwsStore, list[FaultyClient]]:
+    clients = [
+        FaultyClient(boto3.client(service, region_name=aws_kit.REGION), service, faults, log)
+        for service in ("s3", "dynamodb")
+    ]
+    s3, dynamodb = clients
+    store = AwsStore(
+        s3=s3,  # type: ignore[arg-type]
+        dynamodb=dynamodb,  # type: ignore[arg-type]
+        bucket=aws_kit.BUCKET,
+        table=aws_kit.TABLE,
+    )
+    store._now = clock  # type: ignore[method-assign]
+    return store, clients
+
+
+def _set_up(case: Scenario, clock: Clock) -> None:
+    """What the scenario finds stored: its `before` inputs, and an attempt abandoned past its lease."""
+    store = _faulty_store([], clock, [])[0]
+    for key, data in case.before:
+        IngestService(store).ingest(key, data)
+    if case.abandoned is not None:
+        payload = next(iter(unpack(case.abandoned, name="abandoned.xml")))
+        report = prepare_report(payload, "abandoned.xml", datetime(2025, 1, 3, tzinfo=UTC))  # type: ignore[arg-type]
+        store.write(report, store.claim(report))  # ... and the worker died: never COMPLETE
+        clock.now += store.lease_seconds + 1
+
+
+def _clean_calls(case: Scenario) -> list[str]:
+    """The calls one clean ingest of the scenario makes, after its set-up."""
+    clock, log = Clock(), []
+    _set_up(case, clock)
+    IngestService(_faulty_store([], clock, log)[0]).ingest(case.key, case.data)
+    return log
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_the_write_fault_table_covers_every_write(name: str, tmp_path: Path) -> None:
+    """Every write a clean ingest of the scenario makes is the target of some fault in WRITE_FAULTS."""
+    calls = _clean_calls(scenario(name, tmp_path))
+    print("\n".join(calls))  # the sequence the table's `nth` count in (pytest -s shows it)
+    faults = [fault for _, faults, _ in WRITE_FAULTS.values() for fault in faults]
+    missing = []
+    for call in calls:
+        operation, description = call.split(": ", 1)
+        service, method = operation.split(" #")[0].split(".")
+        if method in WRITES and not any(
+            (fault.service, fault.method) == (service, method) and re.search(fault.hits, description)
+            for fault in faults
+        ):
+            missing.append(call)
+    assert not missing, f"writes of {name} with no entry in WRITE_FAULTS: {missing}"
+
+
+def _stored_once(case: Scenario, store: AwsStore) -> None:
+    assert aws_kit.message_total_in_dynamodb() == case.message_total
+    assert len(aws_kit.record_items()) == case.record_count
+    assert _parquet_total("records", "message_count") == case.message_total
+    assert _parquet_total("reports", "message_total") == case.message_total
+    assert len(aws_kit.list_keys("parquet/records/")) == len(aws_kit.list_keys("parquet/reports/")) == 1
+    metas = [item for item in aws_kit.scan_all() if item["SK"] == "META"]
+    assert [store.report_status(str(item["PK"]).removeprefix("REPORT#")) for item in metas] == ["COMPLETE"]
+
+
+@pytest.mark.parametrize("fault", sorted(WRITE_FAULTS))
+def test_a_fault_at_any_write_fails_the_attempt_and_a_retry_stores_it_exactly_once(
+    fault: str, tmp_path: Path
+) -> None:
+    name, faults, failures = WRITE_FAULTS[fault]
+    case = scenario(name, tmp_path)
+    clock, log = Clock(), []
+    _set_up(case, clock)
+    store, clients = _faulty_store(list(faults), clock, log)
+    results = []
+    for expected in failures:
+        with pytest.raises(IngestIncomplete, match=expected) as failed:
+            IngestService(store).ingest(case.key, case.data)
+        assert failed.value.retryable, failed.value
+        results.append(failed.value.result)
+        if expected == "ReportBusy":
+            clock.now += store.lease_seconds + 1  # SQS redelivers after the visibility timeout
+    results.append(IngestService(store).ingest(case.key, case.data))
+    hit = {fault: text for client in clients for fault, text in client.hit.items()}
+    for each in faults:
+        assert each in hit, f"{each} never fired; calls:\n" + "\n".join(log)
+        assert re.search(each.hits, hit[each]), f"{each} hit {hit[each]!r}"
+    assert [result.new for result in results].count(1) == case.new, (
+        "one attempt, and only one, reports the report new",
+        [result.as_json() for result in results],
+    )
+    assert sum(result.new for result in results) == case.new
+    _stored_once(case, store)
+    for prefix in case.must_exist:
+        assert aws_kit.list_keys(prefix), f"nothing under {prefix} after the retry"
+        if prefix.startswith("quarantine/"):
+            assert f"{prefix}%note.json" in aws_kit.list_keys(prefix), f"no note of {prefix}"
+    if name == "conflict":
+        (conflict,) = aws_kit.list_keys("parquet/conflicts/")
+        assert pq.read_table(io.BytesIO(aws_kit.get_object(conflict))).num_rows == 1

@@ -276,3 +276,23 @@ def test_report_key_is_stable_across_containers_and_case(report: AggregateReport
 
 def _sample_report() -> AggregateReport:
     return parse_report(_payload(hostile.xml_with_entities("Sample Org", "")))
+
+
+def test_report_extensions_after_policy_published_are_read_into_the_header() -> None:
+    """RFC 9990 puts the report's <extensions> between <policy_published> and the records."""
+    xml = hostile.xml_with_entities("x", "").replace(
+        b"</policy_published>", b'</policy_published><extensions><x:a xmlns:x="urn:x">1</x:a></extensions>'
+    )
+    report = parse_report(_payload(xml))
+    assert report.header.extensions is not None
+    assert 'xmlns:x="urn:x"' in report.header.extensions
+    assert len(report.records) == 1
+
+
+def test_report_extensions_after_the_records_are_named_in_a_warning() -> None:
+    xml = hostile.xml_with_entities("x", "").replace(
+        b"</feedback>", b"<extensions><a>1</a></extensions></feedback>"
+    )
+    report = parse_report(_payload(xml))
+    assert len(report.records) == 1
+    assert "<extensions> after the records is not read" in report.warnings

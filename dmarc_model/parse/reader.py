@@ -1,13 +1,14 @@
 """The walk over a <feedback> document's top-level elements: hardened iterparse, one recovery pass.
 
-It checks the document (no DTD, a <feedback> root, which schema), validates the header, hands each
-<record> to `validate` and frees it, hashes what it reads into the content hash, and tallies unknown
-tokens into the report's warnings.
+It checks the document (no DTD, a <feedback> root, which schema), validates the header (everything
+before the first record that follows <report_metadata> and <policy_published>, so a report-level
+<extensions> after <policy_published>, where RFC 9990 puts it, is read), hands each <record> to
+`validate` and frees it, hashes what it reads into the content hash (`dmarc_model.content`), and
+tallies unknown tokens into the report's warnings.
 """
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -15,10 +16,18 @@ from typing import TYPE_CHECKING, Any
 from lxml import etree
 from pydantic import ValidationError
 
-from dmarc_model.errors import ForbiddenXml, MalformedXml, NotAggregate, NotAReport, SchemaViolation
+from dmarc_model.content import ContentHash, canonical_extensions
+from dmarc_model.errors import (
+    ForbiddenXml,
+    MalformedXml,
+    NotAggregate,
+    NotAReport,
+    SchemaViolation,
+    TooLarge,
+)
 from dmarc_model.models import Record, ReportHeader, TokenTally
 from dmarc_model.parse.elements import _element_value, _extension_text, _local
-from dmarc_model.parse.validate import _describe, _record_or_rejection
+from dmarc_model.parse.validate import _describe, _RecordChecker
 from dmarc_model.unpack import Payload
 
 if TYPE_CHECKING:
@@ -27,6 +36,8 @@ if TYPE_CHECKING:
 DMARC_2_NAMESPACE = "urn:ietf:params:xml:ns:dmarc-2.0"
 _TOP_LEVEL = ("{*}report_metadata", "{*}policy_published", "{*}record", "{*}version", "{*}extensions")
 _OTHER_REPORT_ROOTS = {"report": "an ARF or other report document", "tlsrpt": "an SMTP TLS report"}
+_MAX_RECORDS = 2**31 - 1
+"""`record_index` is an int32."""
 
 
 class _Reader:
@@ -39,28 +50,44 @@ class _Reader:
         self._elements = self._top_level_elements()
         self._early_records: list[etree._Element] = []
         self._consumed = 0  # top-level elements already handed out, to skip after a restart
-        self.content = hashlib.sha256()
+        self._extensions: str | None = None  # the report's <extensions>, canonical
+        self.content: ContentHash | None = None  # once the header is read
 
     def read_header(self) -> ReportHeader:
         parts: dict[str, Any] = {}
         for element in self._next_elements():
             name = _local(element)
             if name == "record":
-                self._early_records.append(element)  # a record before the header: keep it for later
+                self._early_records.append(element)  # kept for records(): the first ones, or misplaced
+                if "report_metadata" in parts and "policy_published" in parts:
+                    break
                 continue
-            parts[name] = _extension_text(element) if name == "extensions" else _element_value(element, self)
-            self.content.update(repr(parts[name]).encode("utf-8"))
-            if "report_metadata" in parts and "policy_published" in parts:
-                break
-        return self._validate_header(parts)
+            if name == "extensions":
+                parts[name] = _extension_text(element)
+                self._extensions = canonical_extensions(element)
+            else:
+                parts[name] = _element_value(element, self)
+        header = self._validate_header(parts)
+        self.warnings.extend(header.value_warnings())
+        self.content = ContentHash(header, self._extensions)
+        return header
 
     def records(self, stream: ReportStream) -> Iterator[Record]:
         index = 0
         tokens = TokenTally()
+        if self.content is None:
+            raise RuntimeError("read_header() comes before records()")
+        checker = _RecordChecker(self.content, stream.rejected)
         for element in itertools.chain(self._early_records, self._next_elements()):
-            if _local(element) != "record":
+            name = _local(element)
+            if name != "record":
+                late_element = f"<{name}> after the records is not read"
+                if late_element not in self.warnings:
+                    self.warnings.append(late_element)
                 continue
-            record = _record_or_rejection(element, index, stream, self.content)
+            if index > _MAX_RECORDS:
+                raise TooLarge(f"more than {_MAX_RECORDS} records", location=self.payload.location)
+            record = checker.check(element, index)
             if record is not None:
                 tokens.add(record)
                 yield record

@@ -24,7 +24,7 @@ class ReportStream:
 
     @property
     def content_sha256(self) -> str:
-        """SHA-256 of what the report says (its elements, not its container); known once records are read."""
+        """SHA-256 of what the report says, not how (`dmarc_model.content`); known once records are read."""
         if not self._content_sha256:
             raise RuntimeError("content_sha256 is known only after records() has been read to the end")
         return self._content_sha256
@@ -35,7 +35,8 @@ class ReportStream:
         if reader is None:
             raise RuntimeError("records() can be read only once")
         yield from reader.records(self)
-        self._content_sha256 = reader.content.hexdigest()
+        if reader.content is not None:  # always, once the header is read
+            self._content_sha256 = reader.content.hexdigest()
 
     def read_all(self) -> AggregateReport:
         """The whole report in memory (for small reports and tests)."""

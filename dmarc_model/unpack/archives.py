@@ -16,7 +16,7 @@ from typing import BinaryIO
 
 from dmarc_model.errors import ArchiveBomb, CorruptArchive, UnsupportedArchive
 from dmarc_model.limits import MIB
-from dmarc_model.unpack import layers
+from dmarc_model.unpack import layers, zipnames
 from dmarc_model.unpack.caps import _Budget
 from dmarc_model.unpack.payload import Found
 
@@ -148,12 +148,29 @@ def _seekable_bytes(opener: Callable[[], BinaryIO]) -> BinaryIO:
         return io.BytesIO(stream.read())
 
 
-def _walk_zip(opener: Callable[[], BinaryIO], location: str, depth: int, budget: _Budget) -> Iterator[Found]:
+def _open_zip(opener: Callable[[], BinaryIO], location: str) -> zipfile.ZipFile:
+    """The archive; one whose member names are flagged UTF-8 but are not is read with those names
+    unflagged and shown readable (`zipnames`), rather than refused whole."""
+    stream = _seekable_bytes(opener)
     try:
-        archive = zipfile.ZipFile(_seekable_bytes(opener))
-        members = archive.infolist()
-    except (zipfile.BadZipFile, OSError, EOFError) as error:
+        try:
+            return zipfile.ZipFile(stream)
+        except UnicodeDecodeError:
+            stream.seek(0)
+            data, unflagged = zipnames.unflag_false_utf8(stream.read())
+            archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
         raise CorruptArchive(f"not a readable zip archive: {error}", location=location) from None
+    members = archive.infolist()
+    for index in unflagged:
+        if index < len(members):
+            members[index].filename = zipnames.readable_name(members[index].orig_filename)
+    return archive
+
+
+def _walk_zip(opener: Callable[[], BinaryIO], location: str, depth: int, budget: _Budget) -> Iterator[Found]:
+    archive = _open_zip(opener, location)
+    members = archive.infolist()
     if len(members) > budget.limits.max_archive_members:
         raise ArchiveBomb(f"zip holds {len(members)} members, more than {budget.limits.max_archive_members}")
     for index, member in enumerate(members):
@@ -191,7 +208,7 @@ def _member_opener(
     def open_member() -> BinaryIO:
         try:
             raw = archive.open(member)
-        except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError) as error:
+        except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError, ValueError) as error:
             raise CorruptArchive(f"zip member cannot be opened: {error}", location=location) from None
         counted = _Counted(raw, member.compress_size, location, budget)  # type: ignore[arg-type]
         return io.BufferedReader(counted, buffer_size=_CHUNK)

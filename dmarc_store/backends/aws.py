@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeSerializer
 
+from dmarc_model.content import CONTENT_HASH_VERSION
 from dmarc_store.aws_clients import translating
 from dmarc_store.backends.base import CLAIM_LEASE_SECONDS, Claim, ClaimState, PreparedReport, Store
 from dmarc_store.backends.dynamo_items import (
@@ -88,6 +89,7 @@ class AwsStore(Store):
             content_sha256=existing["content_sha256"]["S"],
             source_key=existing["source_key"]["S"],
             claimed_at=float(existing["claimed_at"]["N"]),
+            hash_version=int(existing.get("hash_version", {}).get("N", 1)),
         )
 
     def _take_over(self, report: PreparedReport, seen_claimed_at: float, now: float, token: str) -> bool:
@@ -96,7 +98,8 @@ class AwsStore(Store):
                 TableName=self.table,
                 Key=self._meta_key(report.report_key),
                 UpdateExpression=(
-                    "SET source_key = :source, claimed_at = :now, claim_token = :token, content_sha256 = :sha"
+                    "SET source_key = :source, claimed_at = :now, claim_token = :token,"
+                    " content_sha256 = :sha, hash_version = :version"
                 ),
                 ConditionExpression="#status = :pending AND claimed_at = :seen",
                 ExpressionAttributeNames={"#status": "status"},
@@ -105,6 +108,7 @@ class AwsStore(Store):
                     ":now": {"N": str(int(now))},
                     ":token": {"S": token},
                     ":sha": {"S": report.content_sha256},
+                    ":version": {"N": str(CONTENT_HASH_VERSION)},
                     ":pending": {"S": "PENDING"},
                     ":seen": {"N": str(int(seen_claimed_at))},
                 },

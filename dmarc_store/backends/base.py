@@ -20,6 +20,9 @@ A worker whose lease ran out and was taken over cannot end the new owner's lease
 place: its `complete` raises ClaimLost (transient: the retry finds the report COMPLETE, a duplicate),
 so exactly one worker reports the report as new.
 
+A report stored under an older canonical form of the content hash (`dmarc_model.content`) is compared by
+identity only: a copy of it is a duplicate, so re-ingesting a mailbox after an upgrade adds nothing.
+
 A PENDING entry is never evidence of a conflict: it may never complete. A second copy with other
 content waits while the lease is live (BUSY) and takes the claim over when it is not (RESUME, with
 `replaces_content`: the backend then removes what the abandoned attempt wrote beyond the new rows).
@@ -47,6 +50,7 @@ from typing import Any
 import pyarrow as pa
 
 from dmarc_model.columns import CONFLICT_COLUMNS
+from dmarc_model.content import CONTENT_HASH_VERSION
 from dmarc_model.prepare import PreparedReport
 from dmarc_model.rows import reports_table
 from dmarc_model.schema import CONFLICTS_SCHEMA
@@ -98,12 +102,15 @@ class ClaimState:
     content_sha256: str
     source_key: str
     claimed_at: float
+    hash_version: int = CONTENT_HASH_VERSION
+    """The canonical form its content_sha256 was computed in (entries stored before version 2 have none)."""
 
 
 def decide_claim(existing: ClaimState, content_sha256: str, now: float, lease_seconds: float) -> ClaimOutcome:
     """What a second claim on a stored identity means; RESUME here still needs the conditional take-over."""
     if existing.status == "COMPLETE":
-        same = existing.content_sha256 == content_sha256
+        comparable = existing.hash_version == CONTENT_HASH_VERSION
+        same = existing.content_sha256 == content_sha256 or not comparable
         return ClaimOutcome.DUPLICATE if same else ClaimOutcome.CONFLICT
     if now - existing.claimed_at < lease_seconds:
         return ClaimOutcome.BUSY

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from dmarc_model.columns import REPORT_COLUMNS, item_columns
+from dmarc_model.content import CONTENT_HASH_VERSION
 from dmarc_model.prepare import PreparedReport
 from dmarc_model.timestamps import iso_z as iso
 
@@ -74,6 +75,7 @@ def meta_item(report: PreparedReport, *, status: str, claimed_at: int, claim_tok
     """The META item as first claimed (PENDING)."""
     return {
         "claim_token": claim_token,
+        "hash_version": CONTENT_HASH_VERSION,
         "PK": report_pk(report.report_key),
         "SK": "META",
         "status": status,

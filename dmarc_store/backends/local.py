@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from dmarc_model.content import CONTENT_HASH_VERSION as VERSION
 from dmarc_store.backends.base import CLAIM_LEASE_SECONDS, Claim, ClaimState, PreparedReport, Store
 from dmarc_store.errors import ClaimLost
 from dmarc_store.layout import quarantine_key, quarantine_note_key
@@ -32,14 +33,16 @@ CREATE TABLE IF NOT EXISTS reports (
     policy_domain  TEXT,
     record_count   INTEGER,
     message_total  INTEGER,
-    claim_token    TEXT
+    claim_token    TEXT,
+    hash_version   INTEGER NOT NULL DEFAULT 1
 )
 """
 _INSERT_PENDING = """
-INSERT INTO reports (report_key, status, content_sha256, source_key, claimed_at, dt, claim_token)
-VALUES (?, 'PENDING', ?, ?, ?, ?, ?) ON CONFLICT (report_key) DO NOTHING
+INSERT INTO reports
+    (report_key, status, content_sha256, source_key, claimed_at, dt, claim_token, hash_version)
+VALUES (?, 'PENDING', ?, ?, ?, ?, ?, ?) ON CONFLICT (report_key) DO NOTHING
 """
-_ADDED_COLUMNS = {"claim_token": "TEXT"}
+_ADDED_COLUMNS = {"claim_token": "TEXT", "hash_version": "INTEGER NOT NULL DEFAULT 1"}
 """Columns added since the first index format: an older index gains them when opened."""
 
 
@@ -87,22 +90,31 @@ class LocalStore(Store):
         with self._index() as index:
             inserted = index.execute(
                 _INSERT_PENDING,
-                (report.report_key, report.content_sha256, report.source_key, now, report.dt, token),
+                (report.report_key, report.content_sha256, report.source_key, now, report.dt, token, VERSION),
             ).rowcount
             if inserted:
                 return None
-            status, content_sha256, source_key, claimed_at = index.execute(
-                "SELECT status, content_sha256, source_key, claimed_at FROM reports WHERE report_key = ?",
+            status, content_sha256, source_key, claimed_at, version = index.execute(
+                "SELECT status, content_sha256, source_key, claimed_at, hash_version FROM reports"
+                " WHERE report_key = ?",
                 (report.report_key,),
             ).fetchone()
-        return ClaimState(status, content_sha256, source_key, float(claimed_at))
+        return ClaimState(status, content_sha256, source_key, float(claimed_at), int(version))
 
     def _take_over(self, report: PreparedReport, seen_claimed_at: float, now: float, token: str) -> bool:
         with self._index() as index:
             updated = index.execute(
-                "UPDATE reports SET source_key = ?, claimed_at = ?, claim_token = ?, content_sha256 = ?"
-                " WHERE report_key = ? AND status = 'PENDING' AND claimed_at = ?",
-                (report.source_key, now, token, report.content_sha256, report.report_key, seen_claimed_at),
+                "UPDATE reports SET source_key = ?, claimed_at = ?, claim_token = ?, content_sha256 = ?,"
+                " hash_version = ? WHERE report_key = ? AND status = 'PENDING' AND claimed_at = ?",
+                (
+                    report.source_key,
+                    now,
+                    token,
+                    report.content_sha256,
+                    VERSION,
+                    report.report_key,
+                    seen_claimed_at,
+                ),
             ).rowcount
         return bool(updated)
 
