@@ -12,6 +12,7 @@ values are left out rather than stored as NULL.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -21,6 +22,34 @@ from dmarc_model.content import CONTENT_HASH_VERSION
 from dmarc_model.prepare import PreparedReport
 from dmarc_model.timestamps import iso_z as iso
 
+ITEM_LIMIT = 400 * 1000
+"""DynamoDB's item size limit, 400 KB (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html),
+counted conservatively in decimal kilobytes."""
+META_RESERVE = 2_000
+"""Room kept in META for what is added after the claim (status, keys): it is written by update."""
+MAX_DOMAIN_BYTES = 253
+"""A domain name's length limit (RFC 1035): it keeps the by-domain key (2,048 bytes) and the by-source-ip
+sort key (1,024 bytes: begin, domain, report key, index) within DynamoDB's key limits."""
+PARQUET_ONLY = "parquet_only"
+"""On an item too large for DynamoDB: the attributes left out, which the Parquet rows keep."""
+RECORD_BULK = (
+    "dkim_results",
+    "spf_results",
+    "reasons",
+    "envelope_to",
+    "envelope_from",
+    "header_from",
+    "org_name",
+)
+META_BULK = (
+    "warnings",
+    "report_errors",
+    "extra_contact_info",
+    "generator",
+    "email",
+    "org_name",
+    "source_key",
+)
 BY_SOURCE_IP = "by-source-ip"
 BY_DOMAIN = "by-domain"
 TTL_ATTRIBUTE = "expires_at"
@@ -64,7 +93,7 @@ def record_items(report: PreparedReport, expires_at: int | None) -> Iterator[dic
         if expires_at is not None:
             item[TTL_ATTRIBUTE] = expires_at
         cleaned: dict[str, Any] = _without_nulls(item)
-        yield cleaned
+        yield fit_item(cleaned, RECORD_BULK)
 
 
 def record_sk(index: int) -> str:
@@ -97,7 +126,37 @@ def completion_attributes(report: PreparedReport, expires_at: int | None) -> dic
     if expires_at is not None:
         attributes[TTL_ATTRIBUTE] = expires_at
     cleaned: dict[str, Any] = _without_nulls(attributes)
-    return cleaned
+    return fit_item(cleaned, META_BULK, reserve=META_RESERVE)
+
+
+def item_size(item: dict[str, Any]) -> int:
+    """An upper bound of an item's DynamoDB size: its JSON in UTF-8 (names, quotes and commas included)."""
+    return len(json.dumps(item, ensure_ascii=False, default=str).encode())
+
+
+def fit_item(item: dict[str, Any], bulk: tuple[str, ...], *, reserve: int = 0) -> dict[str, Any]:
+    """The item within DynamoDB's 400 KB: its bulky attributes left out (the Parquet rows keep them all),
+    named in `parquet_only`, one at a time from the first, until it fits."""
+    limit = ITEM_LIMIT - reserve
+    if item_size(item) <= limit:
+        return item
+    left_out: list[str] = []
+    for name in bulk:
+        if name in item:
+            del item[name]
+            left_out.append(name)
+            item[PARQUET_ONLY] = left_out
+            if item_size(item) <= limit:
+                break
+    return item
+
+
+def domain_refusal(policy_domain: str) -> str | None:
+    """Why a policy domain cannot be stored (None: it can): longer than DNS allows, and than a key holds."""
+    size = len(policy_domain.encode())
+    if size <= MAX_DOMAIN_BYTES:
+        return None
+    return f"the policy domain is {size} bytes long; a domain name has at most {MAX_DOMAIN_BYTES} (RFC 1035)"
 
 
 def _without_nulls(value: Any) -> Any:

@@ -29,11 +29,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from dmarc_model.errors import InputRefused
+from dmarc_model.errors import InputRefused, SchemaViolation
 from dmarc_model.limits import Limits
 from dmarc_model.prepare import PreparedReport, prepare_report
 from dmarc_model.unpack import Payload, unpack
 from dmarc_store.backends.base import Claim, ClaimOutcome, Store
+from dmarc_store.backends.dynamo_items import domain_refusal
 from dmarc_store.errors import IngestIncomplete, ReportBusy, StoreError
 from dmarc_store.ingest.results import (
     CONFLICT,
@@ -110,9 +111,13 @@ class IngestService:
         try:
             prepared = prepare_report(found, result.source_key, self.clock())
             refusal = self.window.refusal(prepared.dt, self.clock().date())
-            if refusal is None:
+            if refusal is not None:
+                result.quarantined.append(Quarantine(OUT_OF_WINDOW, refusal, found.location))
+                return None
+            too_long = domain_refusal(prepared.report["policy_domain"])
+            if too_long is None:
                 return prepared
-            result.quarantined.append(Quarantine(OUT_OF_WINDOW, refusal, found.location))
+            result.quarantined.append(Quarantine(SchemaViolation.reason, too_long, found.location))
         except InputRefused as refused:
             result.quarantined.append(Quarantine(refused.reason, refused.detail, refused.location))
         except Exception as error:  # a bug in parsing this report: the others go on
