@@ -21,7 +21,7 @@ from dmarc_model.prepare import PreparedReport, prepare_report
 from dmarc_model.unpack import unpack
 from dmarc_store.backends.base import ClaimOutcome, Store
 from dmarc_store.backends.local import LocalStore
-from dmarc_store.errors import ClaimLost
+from dmarc_store.errors import ClaimLost, IngestIncomplete
 from dmarc_store.ingest.service import IngestService
 from dmarc_store.layout import conflict_key, kept_aside_key
 from tests import aws_support as kit
@@ -172,7 +172,7 @@ def test_records_kept_aside_are_written_before_complete_and_survive_a_failed_qua
         raise OSError("quarantine is down")
 
     monkeypatch.setattr(store, "quarantine", broken_quarantine)
-    with pytest.raises(OSError, match="quarantine is down"):
+    with pytest.raises(IngestIncomplete, match="quarantine is down"):
         IngestService(store).ingest("r.xml", xml)
     report = prepared(xml)
     kept = _read(store, kept_aside_key(report.dt, report.report_key))

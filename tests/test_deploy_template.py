@@ -523,6 +523,61 @@ def test_alarms_watch_the_dlq_and_ingest_errors_and_notify_the_topic(packaged: P
     assert subscription["Properties"]["Endpoint"] == {"Ref": "AlarmEmail"}
 
 
+def _ingest_emf() -> dict[str, Any]:
+    """What the ingest handler's Metrics publishes: one EMF document, as CloudWatch receives it."""
+    import contextlib
+    import io
+
+    from handlers import ingest
+
+    ingest.metrics.add_metric(name="Conflicts", unit="Count", value=0)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        ingest.metrics.flush_metrics()
+    document: dict[str, Any] = json.loads(printed.getvalue())
+    return document
+
+
+@pytest.mark.parametrize(
+    ("alarm", "metric", "period", "says"),
+    [
+        ("IngestConflictsAlarm", "Conflicts", 3600, ("dmarc query conflicts", "quarantine/conflict/")),
+        ("IngestFailedAlarm", "Failed", 300, ("dead-letter queue", "quarantine/internal-error/")),
+    ],
+)
+def test_ingest_conflicts_and_failures_alarm_on_the_metrics_the_handler_publishes(
+    packaged: Packaged, alarm: str, metric: str, period: int, says: tuple[str, ...]
+) -> None:
+    properties = props(packaged, alarm)
+    emf = _ingest_emf()
+    (definition,) = emf["_aws"]["CloudWatchMetrics"]
+    environment = props(packaged, "IngestLambdaFunction")["Environment"]["Variables"]
+    assert properties["Namespace"] == definition["Namespace"] == environment["POWERTOOLS_METRICS_NAMESPACE"]
+    assert definition["Dimensions"] == [["service"]]
+    assert properties["Dimensions"] == [{"Name": "service", "Value": emf["service"]}]
+    assert properties["MetricName"] == metric
+    assert (properties["Statistic"], properties["Period"], properties["EvaluationPeriods"]) == (
+        "Sum",
+        period,
+        1,
+    )
+    assert (properties["ComparisonOperator"], properties["Threshold"]) == ("GreaterThanThreshold", 0)
+    assert properties["TreatMissingData"] == "notBreaching"
+    assert properties["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+    for text in says:
+        assert text in properties["AlarmDescription"], f"{alarm} does not say {text!r}"
+    assert len(properties["AlarmDescription"]) <= 1024
+
+
+def test_the_handler_publishes_every_metric_an_alarm_watches(packaged: Packaged) -> None:
+    source = (REPO / "handlers" / "ingest.py").read_text()
+    namespace = _ingest_emf()["_aws"]["CloudWatchMetrics"][0]["Namespace"]
+    for name, alarm in packaged.of_type("AWS::CloudWatch::Alarm").items():
+        properties = alarm["Properties"]
+        if properties["Namespace"] == namespace:
+            assert f'name="{properties["MetricName"]}"' in source, f"{name}: no such metric is published"
+
+
 # ------------------------------------------------------------------------------------------ optional parts
 
 

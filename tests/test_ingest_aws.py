@@ -358,7 +358,7 @@ def describe(method: str, kwargs: dict[str, Any]) -> str:
     if method == "put_object":
         return f"put {kwargs['Key']}"
     if method == "batch_write_item":
-        ((requests),) = kwargs["RequestItems"].values()
+        (requests,) = kwargs["RequestItems"].values()
         kinds = {next(iter(request)) for request in requests}
         return f"batch {len(requests)} {','.join(sorted(kinds))}"
     expression = (
@@ -395,14 +395,14 @@ class FaultyClient:
         return call
 
     def _paginator(self, operation: str) -> Any:
-        """A paginator whose `paginate` counts (and may fail) as one call of the operation."""
+        """A paginator whose pages count (and may fail) as one call of the operation."""
         paginator = self._client.get_paginator(operation)
         before = self._before
 
         class Pages:
-            def paginate(self, **kwargs: Any) -> Any:
-                before(operation, kwargs)
-                return paginator.paginate(**kwargs)
+            def paginate(self, **kwargs: Any) -> Iterator[Any]:
+                before(operation, kwargs)  # botocore sends the first request on the first page
+                yield from paginator.paginate(**kwargs)
 
         return Pages()
 
@@ -448,9 +448,9 @@ def scenario(name: str, tmp_path: Path) -> Scenario:
     xml = xml_path.read_bytes()
     totals = {"message_total": summary["message_total"], "record_count": summary["record_count"]}
     if name == "mail":
-        summary = make_report(tmp_path / "m.eml", 60, 3, "--eml")
+        mail = make_report(tmp_path / "m.eml", 60, 3, "--eml")
         data = (tmp_path / "m.eml").read_bytes()
-        return Scenario("incoming/m", data, **totals, new=1, must_exist=())
+        return Scenario("incoming/m", data, mail["message_total"], mail["record_count"], new=1, must_exist=())
     if name == "record-error":
         copy = "quarantine/record-error/uploads/bad.xml"
         return Scenario(
@@ -645,11 +645,6 @@ def test_a_fault_at_any_write_fails_the_attempt_and_a_retry_stores_it_exactly_on
     for each in faults:
         assert each in hit, f"{each} never fired; calls:\n" + "\n".join(log)
         assert re.search(each.hits, hit[each]), f"{each} hit {hit[each]!r}"
-    assert [result.new for result in results].count(1) == case.new, (
-        "one attempt, and only one, reports the report new",
-        [result.as_json() for result in results],
-    )
-    assert sum(result.new for result in results) == case.new
     _stored_once(case, store)
     for prefix in case.must_exist:
         assert aws_kit.list_keys(prefix), f"nothing under {prefix} after the retry"
@@ -658,3 +653,224 @@ def test_a_fault_at_any_write_fails_the_attempt_and_a_retry_stores_it_exactly_on
     if name == "conflict":
         (conflict,) = aws_kit.list_keys("parquet/conflicts/")
         assert pq.read_table(io.BytesIO(aws_kit.get_object(conflict))).num_rows == 1
+    assert sum(result.new for result in results) == case.new, (
+        "one attempt, and only one, reports the report new (none twice, none never)",
+        [result.as_json() for result in results],
+    )
+
+
+# --- the Lambda killed between the writes and COMPLETE, then the message redelivered ----------------
+
+
+class Timeout(BaseException):
+    """The Lambda runtime ending an invocation at its timeout: nothing after it runs, not even a release."""
+
+
+class Kill:
+    """From the `nth` call of `method` on, every call of either client raises Timeout: the process is gone."""
+
+    def __init__(self, service: str, method: str, nth: int) -> None:
+        self.target = (service, method)
+        self.nth = nth
+        self.calls = 0
+        self.dead = False
+
+    def wrap(self, client: Any, service: str) -> Any:
+        kill = self
+
+        class Killable:
+            def __getattr__(self, name: str) -> Any:
+                attribute = getattr(client, name)
+                if name.startswith("_") or name == "meta" or not callable(attribute):
+                    return attribute
+
+                def call(*args: Any, **kwargs: Any) -> Any:
+                    kill.check(service, name)
+                    return attribute(*args, **kwargs)
+
+                return call
+
+            def get_paginator(self, operation: str) -> Any:
+                paginator = client.get_paginator(operation)
+
+                class Pages:
+                    def paginate(self, **kwargs: Any) -> Iterator[Any]:
+                        kill.check(service, operation)  # the first page is the first request
+                        yield from paginator.paginate(**kwargs)
+
+                return Pages()
+
+        return Killable()
+
+    def check(self, service: str, method: str) -> None:
+        if (service, method) == self.target:
+            self.calls += 1
+            self.dead = self.dead or self.calls == self.nth
+        if self.dead:
+            raise Timeout(f"killed at {service}.{method}")
+
+
+KILLS = {
+    "after-the-records-parquet": ("s3", "put_object", 2),
+    "after-both-parquet-files": ("dynamodb", "batch_write_item", 1),
+    "mid-record-items": ("dynamodb", "batch_write_item", 2),
+    "after-every-record-item": ("dynamodb", "update_item", 1),
+}
+
+
+def _emf_sums(output: str) -> dict[str, float]:
+    """Each metric's sum over the EMF documents the handler printed."""
+    sums: dict[str, float] = {}
+    for line in output.splitlines():
+        if not line.startswith("{"):
+            continue
+        document = json.loads(line)
+        if "_aws" not in document:
+            continue
+        for definition in document["_aws"]["CloudWatchMetrics"]:
+            for metric in definition["Metrics"]:
+                name = metric["Name"]
+                sums[name] = sums.get(name, 0) + sum(as_list_of_numbers(document[name]))
+    return sums
+
+
+def as_list_of_numbers(value: Any) -> list[float]:
+    return [float(v) for v in value] if isinstance(value, list) else [float(value)]
+
+
+@dataclass
+class Redelivery:
+    """The ingest handler's world for one test: the clock, the lease, and what the handler reported."""
+
+    handler: Callable[..., dict[str, Any]]
+    context: object
+    monkeypatch: pytest.MonkeyPatch
+    clock: Clock
+    lease: int
+    reported: list[dict[str, Any]]
+
+    def deliver(self, event: dict[str, Any], kill: Kill | None = None) -> dict[str, Any]:
+        """One invocation in a fresh execution environment, its clients killable."""
+        from dmarc_store import connect
+        from dmarc_store.aws_clients import AwsClients
+        from handlers import ingest
+
+        class KilledClients(AwsClients):
+            def client(self, service: str) -> Any:
+                made = super().client(service)
+                return kill.wrap(made, service) if kill else made
+
+        self.monkeypatch.setattr(
+            ingest, "aws_store", lambda settings: connect.aws_store(settings, KilledClients())
+        )
+        ingest.service.cache_clear()
+        return self.handler(event, self.context)
+
+
+@pytest.fixture
+def redelivery(
+    handler: Callable[..., dict[str, Any]], lambda_context: object, monkeypatch: pytest.MonkeyPatch
+) -> Redelivery:
+    from dmarc_store.settings import get_settings
+    from handlers import ingest
+
+    lease = 120
+    monkeypatch.setenv("DMARC_CLAIM_LEASE_SECONDS", str(lease))  # the store's lease comes from it
+    get_settings.cache_clear()
+    clock = Clock()
+    monkeypatch.setattr(AwsStore, "_now", lambda self: clock.now)
+    reported: list[dict[str, Any]] = []
+    report = ingest._report
+    monkeypatch.setattr(ingest, "_report", lambda result: (reported.append(result.as_json()), report(result)))
+    return Redelivery(handler, lambda_context, monkeypatch, clock, lease, reported)
+
+
+def _killed_then_redelivered(redelivery: Redelivery, kill: Kill, expected: dict[str, int]) -> None:
+    """incoming/target then incoming/other in one batch: killed in the target's writes, redelivered
+    inside the lease (the target fails again, transient; the other is stored), then after it (stored)."""
+    event = aws_kit.sqs_event("incoming/target", "incoming/other", message_ids=["m-target", "m-other"])
+    with pytest.raises(Timeout):
+        redelivery.deliver(event, kill)
+    assert kill.dead
+    assert redelivery.reported == [], "a killed invocation reports nothing"
+    statuses = {item["status"] for item in aws_kit.scan_all() if item["SK"] == "META"}
+    assert statuses == {"PENDING"}  # the target's, never released
+
+    redelivery.clock.now += redelivery.lease / 2  # redelivered (another S3 event, say) inside the lease
+    response = redelivery.deliver(event)
+    assert response["batchItemFailures"] == [{"itemIdentifier": "m-target"}]
+    (busy,) = [line for line in redelivery.reported if line["source"] == "incoming/target"]
+    assert (busy["new"], [failure["kind"] for failure in busy["failed"]]) == (0, ["transient"])
+    assert "ReportBusy" in busy["failed"][0]["error"]
+
+    redelivery.clock.now += redelivery.lease  # the killed attempt's lease has run out
+    assert redelivery.deliver(event)["batchItemFailures"] == []
+    assert aws_kit.message_total_in_dynamodb() == expected["message_total"]
+    assert len(aws_kit.record_items()) == expected["record_count"]
+    assert _parquet_total("records", "message_count") == expected["message_total"]
+    assert _parquet_total("reports", "message_total") == expected["message_total"]
+    statuses = {item["status"] for item in aws_kit.scan_all() if item["SK"] == "META"}
+    assert statuses == {"COMPLETE"}
+    for source in ("incoming/target", "incoming/other"):
+        outcomes = [
+            (line["new"], line["duplicate"]) for line in redelivery.reported if line["source"] == source
+        ]
+        assert sum(new for new, _ in outcomes) == 1, (source, outcomes)
+
+
+def _put_mails(tmp_path: Path, **seeds: int) -> dict[str, int]:
+    """A generated mail at incoming/<name> for each name; the totals of them all."""
+    expected = {"message_total": 0, "record_count": 0}
+    for name, seed in seeds.items():
+        summary = make_report(tmp_path / f"{name}.eml", 40 + seed, seed, "--eml")
+        aws_kit.put_object(f"incoming/{name}", (tmp_path / f"{name}.eml").read_bytes())
+        for total in expected:
+            expected[total] += summary[total]
+    return expected
+
+
+@pytest.mark.filterwarnings("ignore:No application metrics to publish")  # the killed invocation
+@pytest.mark.parametrize("kill_at", sorted(KILLS))
+def test_a_lambda_killed_before_complete_is_redelivered_and_stores_the_report_once(
+    kill_at: str, redelivery: Redelivery, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    expected = _put_mails(tmp_path, target=3, other=4)
+    _killed_then_redelivered(redelivery, Kill(*KILLS[kill_at]), expected)
+    metrics = _emf_sums(capsys.readouterr().out)
+    assert metrics["ReportsStored"] == 2
+    assert metrics["RecordsStored"] == expected["record_count"]
+    assert metrics["Failed"] == 1  # the redelivery inside the lease
+    assert metrics["Conflicts"] == 0
+
+
+@pytest.mark.filterwarnings("ignore:No application metrics to publish")
+def test_a_lambda_killed_while_replacing_an_abandoned_attempt_leaves_no_stale_items(
+    redelivery: Redelivery, tmp_path: Path
+) -> None:
+    case = scenario("abandoned-other-content", tmp_path)
+    _set_up(case, redelivery.clock)  # 70 record items of other content, never completed, lease over
+    aws_kit.put_object("incoming/target", case.data)
+    expected = _put_mails(tmp_path, other=4)
+    expected = {
+        "message_total": expected["message_total"] + case.message_total,
+        "record_count": expected["record_count"] + case.record_count,
+    }
+    # killed after taking the claim over and writing its 60 items, before deleting the 10 beyond them
+    _killed_then_redelivered(redelivery, Kill("dynamodb", "query", 1), expected)
+
+
+def test_a_conflict_through_the_handler_publishes_the_conflicts_metric_the_alarm_watches(
+    handler: Callable[..., dict[str, Any]],
+    lambda_context: object,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    case = scenario("conflict", tmp_path)
+    ((first_key, first),) = case.before
+    aws_kit.put_object(first_key, first)
+    aws_kit.put_object(case.key, case.data)
+    event = aws_kit.sqs_event(first_key, case.key, message_ids=["m-first", "m-second"])
+    assert handler(event, lambda_context)["batchItemFailures"] == []
+    metrics = _emf_sums(capsys.readouterr().out)
+    assert (metrics["ReportsStored"], metrics["Conflicts"], metrics["Failed"]) == (1, 1, 0)
+    assert len(aws_kit.list_keys("parquet/conflicts/")) == 1

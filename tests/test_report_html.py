@@ -53,9 +53,10 @@ from tests.support.report_store import (
 CANARY = (
     "<!DOCTYPE html><html><body><script>console.error('canary'); no_such_function();</script></body></html>"
 )
-LONG_DOMAIN = "d" * 9992 + ".example"
+LONG_DOMAIN = "d" * 245 + ".example"
+"""As long as a domain name can be (253 bytes): a longer policy domain is refused at ingest (RFC 1035)."""
 LONG_ORG = "Org" + "x" * 9997
-"""10,000 characters each, with no space to break at."""
+"""10,000 characters, with no space to break at."""
 TEMPLATES = Path(__file__).resolve().parent.parent / "dmarc_report" / "templates"
 MEASURE = """<script>
 const viewport = document.documentElement.clientWidth;

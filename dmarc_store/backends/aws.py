@@ -19,7 +19,14 @@ from boto3.dynamodb.types import TypeSerializer
 
 from dmarc_model.content import CONTENT_HASH_VERSION
 from dmarc_store.aws_clients import translating
-from dmarc_store.backends.base import CLAIM_LEASE_SECONDS, Claim, ClaimState, PreparedReport, Store
+from dmarc_store.backends.base import (
+    CLAIM_LEASE_SECONDS,
+    Claim,
+    ClaimOutcome,
+    ClaimState,
+    PreparedReport,
+    Store,
+)
 from dmarc_store.backends.dynamo_items import (
     TTL_ATTRIBUTE,
     completion_attributes,
@@ -132,7 +139,7 @@ class AwsStore(Store):
 
     def _write_items(self, report: PreparedReport, claim: Claim) -> None:
         self._batch_write(record_items(report, self._expires_at(report)))
-        if claim.replaces_content:
+        if claim.outcome is ClaimOutcome.RESUME:  # an abandoned attempt may have had more records
             self._delete_items_after(report.report_key, len(report.records))
 
     def _delete_items_after(self, report_key: str, count: int) -> None:

@@ -92,7 +92,7 @@ class IngestService:
             if stored is None:
                 continue
             result.reports.append(stored)
-            if prepared.rejected and stored.outcome == "new":
+            if prepared.rejected and stored.outcome != CONFLICT:  # rewritten on a retry too: idempotent
                 kept_aside = [record.model_dump() for record in prepared.rejected]
                 rejected.append({"report_key": prepared.report_key, "records": kept_aside})
         self._quarantine(result, data, conflicts, rejected)
@@ -194,9 +194,19 @@ class IngestService:
                 "report_keys": stored_keys,
                 "pieces": pieces,
             }
-            result.quarantine_keys.append(
-                self.store.quarantine(reason=reason, source_key=result.source_key, data=raw, sidecar=sidecar)
-            )
+            try:
+                key = self.store.quarantine(
+                    reason=reason, source_key=result.source_key, data=raw, sidecar=sidecar
+                )
+            except StoreError as error:  # the copy is retried with the object; what was stored still counts
+                result.failed.append(Failure(f"{result.source_key} ({reason} copy)", error))
+                continue
+            except Exception as error:
+                result.failed.append(
+                    Failure(f"{result.source_key} ({reason} copy)", error, traceback.format_exc())
+                )
+                continue
+            result.quarantine_keys.append(key)
 
 
 def _pieces_by_reason(
