@@ -12,6 +12,7 @@ from dmarc_cli.common import EXIT_FAILED, EXIT_OK, handle_errors, settings_for, 
 from dmarc_cli.output import echo_json_line, safe_terminal
 from dmarc_store.backends.objects import LocalObjects, Objects
 from dmarc_store.compact import FAILED, LOOKBACK_DAYS, compact_closed_days
+from dmarc_store.retention import first_kept_day
 
 
 @click.command("compact")
@@ -55,7 +56,9 @@ def command(store_dir: Path | None, use_aws: bool, after_days: int | None, lookb
     else:
         objects = LocalObjects(settings.store)
     days = settings.compact_after_days if after_days is None else after_days
-    run = compact_closed_days(objects, datetime.now(UTC).date(), days, lookback_days)
+    today = datetime.now(UTC).date()
+    first_kept = first_kept_day(settings.retention_days, today)  # expired days are the prune's
+    run = compact_closed_days(objects, today, days, lookback_days, first_kept=first_kept)
     for compaction in run.compacted:
         echo_json_line(compaction.as_dict())
     for skipped in run.skipped:

@@ -220,11 +220,20 @@ def _warn(table: str, dt: str, set_aside: list[SetAside]) -> None:
 
 
 def compact_closed_days(
-    objects: Objects, today: date, after_days: int, lookback_days: int = LOOKBACK_DAYS
+    objects: Objects,
+    today: date,
+    after_days: int,
+    lookback_days: int = LOOKBACK_DAYS,
+    *,
+    first_kept: date | None = None,
 ) -> CompactionRun:
-    """Compact every table of every closed day in the lookback; one day's trouble never stops another."""
+    """Compact every table of every closed day in the lookback; one day's trouble never stops another.
+
+    Days before `first_kept` (past retention: dmarc_store.retention) are left to the prune, never merged.
+    """
     run = CompactionRun()
-    for day in closed_days(today, after_days, lookback_days):
+    days = closed_days(today, after_days, lookback_days)
+    for day in (day for day in days if first_kept is None or day >= first_kept):
         for table in TABLES:
             run.add(_compact_or_skip(objects, table, day))
     return run

@@ -236,3 +236,18 @@ def test_dmarc_prune_exit_codes(tmp_path: Path) -> None:
     assert off.returncode == 0
     assert "nothing is ever deleted" in off.stdout
     assert "DMARC_RETENTION_DAYS" in dmarc("prune", "--help").stdout
+
+
+def test_compaction_leaves_days_past_retention_to_the_prune(tmp_path: Path) -> None:
+    """A compaction racing a prune must not rewrite a day the prune is deleting."""
+    from dmarc_store.backends.objects import LocalObjects
+    from dmarc_store.compact import compact_closed_days
+
+    root = tmp_path / "store"
+    service = IngestService(LocalStore(root), clock=lambda: arrived_the_day_after(EXPIRED))
+    service.ingest("a.xml", report_xml(EXPIRED, "a"))
+    service.ingest("b.xml", report_xml(EXPIRED, "b"))
+    first_kept = EXPIRED + timedelta(days=1)
+    run = compact_closed_days(LocalObjects(root), EXPIRED + timedelta(days=5), 2, first_kept=first_kept)
+    assert run.compacted == []
+    assert len(list((root / "parquet" / "records" / f"dt={EXPIRED.isoformat()}").glob("*.parquet"))) == 2
