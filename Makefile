@@ -8,7 +8,7 @@ UV_VERSION := 0.13.9
 CORPUS ?= ../shared/corpus
 DEMO_STORE ?= ./dmarc-demo
 
-.PHONY: demo test lint typecheck pytest venv node bench columns clean
+.PHONY: demo test lint typecheck pytest venv node bench bench-big columns clean
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements/dev.txt pyproject.toml
@@ -46,6 +46,10 @@ columns: venv
 
 bench: venv
 	$(BIN)/python benchmarks/bench_parse.py
+
+# One report of 100k, 300k and 1M records: peak RSS and time of ingest, locally and through the Lambda on moto.
+bench-big: venv
+	$(BIN)/python benchmarks/bench_big_report.py
 
 -include mk/*.mk
 
