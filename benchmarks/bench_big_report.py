@@ -72,6 +72,8 @@ LAMBDA_MEMORY_MIB = 1769
 """The ingest function's timeout and memory in serverless.yml."""
 DEFAULT_CAP = 256 * MIB
 """dmarc_model.limits.Limits().max_decompressed_bytes, the default of DMARC_MAX_DECOMPRESSED_BYTES."""
+SNAPSHOT_EVERY = 200
+"""BatchWriteItem calls (5,000 record items) between two snapshots of the moto child's counts."""
 LOW_MEMORY = 512 * MIB
 """A measurement is stopped when the machine has less than this available."""
 
@@ -195,8 +197,8 @@ def last_json_line(text: str) -> dict[str, Any]:
 
 
 def failure(run: Run) -> str:
-    tail = run.stderr.strip().splitlines()[-1:] or [""]
-    return f"{run.status}: {tail[0][:150]}"
+    tail = run.stderr.strip().splitlines()[-1:]
+    return f"{run.status}: {tail[0][:150]}" if tail else run.status
 
 
 # --- the table --------------------------------------------------------------------------------------------
@@ -313,25 +315,31 @@ def bench_moto(
         ]
         run = measure(command, clean_env(report.cap()), timeout)
         child = json.loads(result_file.read_text()) if run.ok and result_file.exists() else {}
+        progress = progress_file(result_file)
+        so_far = json.loads(progress.read_text()) if not run.ok and progress.exists() else {}
     if run.ok and not child:
         run.status = "no result"
     if run.ok and child["batch_item_failures"]:
         run.status = f"handler failed the message: {child['batch_item_failures']}"
     totals = totals_check(child["stored_records"], child["stored_messages"], report) if run.ok else ""
     print(row("handlers.ingest.handler (whole process)", run, floor, totals))
-    results["moto"] = asdict(run) | {"stdout": "", "child": child}
+    results["moto"] = asdict(run) | {"stdout": "", "child": child or so_far}
     if not run.ok:
-        print(f"{NOTE}{failure(run)}\n")
+        print(f"{NOTE}{failure(run)}")
+        if so_far:
+            print(f"{NOTE}what the handler had done when stopped (its last snapshot):")
+            _print_moto_details(so_far, report, stopped=True)
+        print()
         return
-    _print_moto_details(child)
+    _print_moto_details(child, report)
     print()
     sys.stdout.flush()
 
 
-def _print_moto_details(child: dict[str, Any]) -> None:
+def _print_moto_details(child: dict[str, Any], report: Report, *, stopped: bool = False) -> None:
     handler, in_moto = child["handler_seconds"], child["seconds_in_aws_calls"]
     print(
-        f"{NOTE}handler {handler:.1f} s, of which {in_moto:.1f} s inside moto's S3 and DynamoDB calls"
+        f"{NOTE}handler {handler:.1f} s, of which {in_moto:.1f} s in boto3 calls to moto's S3 and DynamoDB"
         f" (ours: {handler - in_moto:.1f} s of the {LAMBDA_TIMEOUT_SECONDS} s timeout);"
         f" RSS before the handler (python, imports, moto, the object) {child['rss_before_handler_mib']:.0f}"
         f" MiB; the function has {LAMBDA_MEMORY_MIB} MiB"
@@ -343,6 +351,7 @@ def _print_moto_details(child: dict[str, Any]) -> None:
     print(
         f"{NOTE}DynamoDB per report: {sum(writes.values()):,} write requests ({shown});"
         f" {child['batch_items'] + singles:,} items written, {child['record_items']:,} of them record items"
+        + (f" (of the report's {report.records:,})" if stopped else "")
     )
     partitions: dict[str, int] = child["wcus_by_partition"]
     hottest = max(partitions.values(), default=0)
@@ -359,7 +368,10 @@ def _print_moto_details(child: dict[str, Any]) -> None:
         f" key, under the {LAMBDA_TIMEOUT_SECONDS} s Lambda timeout ({left:.0f} s left to read the object,"
         " parse and write Parquet)"
     )
-    print(f"{NOTE}target: {line}: {verdict(left > 0)}")
+    if stopped and left > 0:  # the items not yet written can only add to it
+        print(f"{NOTE}target: {line} so far: unknown (stopped)")
+        return
+    print(f"{NOTE}target: {line}{' already' if stopped else ''}: {verdict(left > 0)}")
 
 
 def _pk_shapes(partitions: dict[str, int]) -> list[str]:
@@ -382,6 +394,16 @@ class WriteTally:
     largest_record_item: int = 0
     wcus_by_partition: Counter[str] = field(default_factory=Counter)
     seconds_in_aws_calls: float = 0.0
+    snapshot: Path | None = field(default=None, repr=False)
+    snapshot_extra: dict[str, Any] = field(default_factory=dict, repr=False)
+    handler_started: float = 0.0
+
+    def figures(self) -> dict[str, Any]:
+        """The counts as JSON values (not asdict: it would rebuild each Counter from (key, count) pairs)."""
+        counts = {
+            name: value for name, value in vars(self).items() if not name.startswith(("snapshot", "handler"))
+        }
+        return counts | self.snapshot_extra | {"handler_seconds": time.perf_counter() - self.handler_started}
 
     def watch(self, client: Any) -> None:
         """Count and time every call of a boto3 client (the raw one inside the store's TranslatingClient)."""
@@ -392,6 +414,8 @@ class WriteTally:
             self.calls[operation] += 1
             if operation == "BatchWriteItem":
                 self._batch(params)
+                if self.snapshot and self.calls[operation] % SNAPSHOT_EVERY == 0:
+                    self.snapshot.write_text(json.dumps(self.figures()))
             started = time.perf_counter()
             try:
                 return call(operation, params)
@@ -463,6 +487,11 @@ class LambdaContext:
         return LAMBDA_TIMEOUT_SECONDS * 1000
 
 
+def progress_file(result_file: Path) -> Path:
+    """Where the child leaves a snapshot of its counts every SNAPSHOT_EVERY batches (read if stopped)."""
+    return result_file.with_name("progress.json")
+
+
 def lambda_child(report: Path, result_file: Path) -> None:
     """In a fresh process: moto, the bucket and table, the object under uploads/, the handler, the totals."""
     from tests.aws_support import BUCKET, REGION, TABLE
@@ -478,7 +507,7 @@ def lambda_child(report: Path, result_file: Path) -> None:
         POWERTOOLS_DEV="false",
     )
     from moto import mock_aws
-    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.core.models import DEFAULT_ACCOUNT_ID
     from moto.dynamodb.models import dynamodb_backends
 
     from tests.aws_support import create_resources, put_object, sqs_event
@@ -489,23 +518,23 @@ def lambda_child(report: Path, result_file: Path) -> None:
         put_object(key, report.read_bytes())
         from handlers import ingest
 
-        tally = WriteTally()
-        store = ingest.service().store
+        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        tally = WriteTally(
+            snapshot=progress_file(result_file), snapshot_extra={"rss_before_handler_mib": rss_before}
+        )
+        store: Any = ingest.service().store  # an AwsStore
         tally.watch(store.dynamodb)
         tally.watch(store.s3)
-        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        started = time.perf_counter()
-        response = ingest.handler(sqs_event(key), LambdaContext())  # type: ignore[arg-type]
-        handler_seconds = time.perf_counter() - started
+        tally.handler_started = time.perf_counter()
+        response = ingest.handler(sqs_event(key), LambdaContext())
+        result = tally.figures()
         stored_records = stored_messages = 0
         for partition in dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION].get_table(TABLE).items.values():
             for item in partition.values():
                 if str(item.range_key.value).startswith("REC#"):
                     stored_records += 1
                     stored_messages += int(item.attrs["message_count"].value)
-    result = vars(tally) | {  # not asdict: it would rebuild each Counter from (key, count) pairs
-        "handler_seconds": handler_seconds,
-        "rss_before_handler_mib": rss_before,
+    result |= {
         "batch_item_failures": response.get("batchItemFailures", []),
         "stored_records": stored_records,
         "stored_messages": stored_messages,
