@@ -15,7 +15,6 @@ still a duplicate; and it cannot be stored again afterwards, being dated before 
 from __future__ import annotations
 
 import re
-import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from dmarc_model.errors import ConfigurationError
+from dmarc_store.backends.local import forget_reports_before
 from dmarc_store.backends.objects import LocalObjects, Objects
 from dmarc_store.layout import ALL_TABLES, KEPT_ASIDE_PREFIX, PARQUET_PREFIX, QUARANTINE_PREFIX
 from dmarc_store.retention import first_kept_day
@@ -109,29 +109,9 @@ def prune_local(root: Path, retention_days: int, today: date, *, dry_run: bool =
         return result
     if not dry_run:
         _remove_empty_partition_folders(root, result.partitions)
-    result.index_rows = _forget_reports_before(root, result.first_kept, dry_run=dry_run)
+    result.index_rows = forget_reports_before(root, result.first_kept, dry_run=dry_run)
     result.quarantine_files = _prune_quarantine(root, retention_days, dry_run=dry_run)
     return result
-
-
-def _forget_reports_before(root: Path, first_kept: str, *, dry_run: bool) -> int:
-    """Delete (or count) the index rows of reports dated before `first_kept`."""
-    from dmarc_store.backends.local import INDEX_NAME
-
-    path = root / INDEX_NAME
-    if not path.exists():
-        return 0
-    connection = sqlite3.connect(path, timeout=60, isolation_level=None)
-    try:
-        connection.execute("PRAGMA journal_mode=WAL")
-        if dry_run:
-            (count,) = connection.execute(
-                "SELECT count(*) FROM reports WHERE dt < ?", (first_kept,)
-            ).fetchone()
-            return int(count)
-        return connection.execute("DELETE FROM reports WHERE dt < ?", (first_kept,)).rowcount
-    finally:
-        connection.close()
 
 
 def _prune_quarantine(root: Path, retention_days: int, *, dry_run: bool) -> int:

@@ -12,7 +12,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +65,28 @@ def write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
+@contextmanager
+def open_index(root: Path) -> Iterator[sqlite3.Connection]:
+    """A connection to a store's index (autocommit, WAL), closed when the block ends."""
+    connection = sqlite3.connect(root / INDEX_NAME, timeout=60, isolation_level=None)
+    try:
+        connection.execute("PRAGMA journal_mode=WAL")
+        yield connection
+    finally:
+        connection.close()
+
+
+def forget_reports_before(root: Path, first_kept: str, *, dry_run: bool = False) -> int:
+    """Delete (or, dry, count) the index rows of reports dated before `first_kept`: the prune's last step."""
+    if not (root / INDEX_NAME).exists():
+        return 0
+    with open_index(root) as index:
+        if dry_run:
+            (count,) = index.execute("SELECT count(*) FROM reports WHERE dt < ?", (first_kept,)).fetchone()
+            return int(count)
+        return index.execute("DELETE FROM reports WHERE dt < ?", (first_kept,)).rowcount
+
+
 class LocalStore(Store):
     def __init__(self, root: Path, *, lease_seconds: int = CLAIM_LEASE_SECONDS) -> None:
         self.root = root
@@ -77,14 +99,8 @@ class LocalStore(Store):
                 if name not in present:
                     index.execute(f"ALTER TABLE reports ADD COLUMN {name} {kind}")
 
-    @contextmanager
-    def _index(self) -> Iterator[sqlite3.Connection]:
-        connection = sqlite3.connect(self.root / INDEX_NAME, timeout=60, isolation_level=None)
-        try:
-            connection.execute("PRAGMA journal_mode=WAL")
-            yield connection
-        finally:
-            connection.close()
+    def _index(self) -> AbstractContextManager[sqlite3.Connection]:
+        return open_index(self.root)
 
     def _insert_pending(self, report: PreparedReport, now: float, token: str) -> ClaimState | None:
         with self._index() as index:

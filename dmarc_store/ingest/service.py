@@ -109,8 +109,9 @@ class IngestService:
 
     def _prepare(self, found: Payload, result: IngestResult) -> PreparedReport | None:
         try:
-            prepared = prepare_report(found, result.source_key, self.clock())
-            refusal = self.window.refusal(prepared.dt, self.clock().date())
+            now = self.clock()
+            prepared = prepare_report(found, result.source_key, now)
+            refusal = self.window.refusal(prepared.dt, now.date())
             if refusal is not None:
                 result.quarantined.append(Quarantine(OUT_OF_WINDOW, refusal, found.location))
                 return None
