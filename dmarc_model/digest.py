@@ -73,7 +73,7 @@ def digest_payload(payload: Payload) -> ReportDigest:
         begin=header.begin,
         end=header.end,
         totals=totals,
-        rejected_records=len(stream.rejected),
+        rejected_records=stream.rejected_count,
         warnings=tuple(stream.warnings),
     )
 

@@ -12,8 +12,10 @@ class Limits(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    max_decompressed_bytes: int = Field(256 * MIB, gt=0)
-    """Total bytes all layers of one input may expand to."""
+    max_decompressed_bytes: int = Field(1024 * MIB, gt=0)
+    """Total bytes all layers of one input may expand to: 1 GiB, about 1.4M records of typical XML
+    (720 bytes a record), more than the 40 MB of mail SES accepts can carry gzipped (~1.1M records).
+    Ingest streams records, so memory does not grow with this (README, "Big reports")."""
     max_compression_ratio: int = Field(200, gt=0)
     """Output/input ratio allowed for any one compressed layer (checked past the first MiB)."""
     max_archive_members: int = Field(1000, gt=0)

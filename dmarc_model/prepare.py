@@ -2,8 +2,12 @@
 
 prepared = prepare_report(payload, source_key="uploads/a.xml.gz", ingested_at=now)
 prepared.report      the `reports` row (a dict in REPORTS_SCHEMA order)
-prepared.records     the `records` rows (a pyarrow.Table in RECORDS_SCHEMA)
+prepared.record_rows the `records` rows, batch by batch (`dmarc_model.record_rows`): in memory, or
+                     wherever the `sink` passed in kept them (the ingest service spools big reports)
+prepared.records     the same rows as one pyarrow.Table in RECORDS_SCHEMA (small reports and tests)
 prepared.rejected    records that failed validation, kept aside with their reasons
+
+A PreparedReport holds its rows until `close()` (a context manager: `with prepare_report(...) as r`).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import pyarrow as pa
 from dmarc_model.identity import report_key
 from dmarc_model.models import RejectedRecord
 from dmarc_model.parse import read_report
+from dmarc_model.record_rows import RecordRows, RecordSink
 from dmarc_model.rows import RecordColumns, partition_date, report_row
 from dmarc_model.summary import ReportTotals
 from dmarc_model.unpack import Payload
@@ -34,41 +39,65 @@ class PreparedReport:
     day: date
     report: dict[str, Any]
     """The `reports` row."""
-    records: pa.Table
-    """The `records` rows, in RECORDS_SCHEMA."""
+    record_rows: RecordRows
+    """The `records` rows, in RECORDS_SCHEMA, a batch at a time."""
     rejected: list[RejectedRecord] = field(default_factory=list)
 
     @property
     def dt(self) -> str:
         return self.day.isoformat()
 
+    @property
+    def records(self) -> pa.Table:
+        """Every `records` row at once, in memory: for small reports and tests."""
+        return self.record_rows.table()
 
-def prepare_report(payload: Payload, source_key: str, ingested_at: datetime) -> PreparedReport:
-    """Parse one XML document into the rows every store writes (raises InputRefused)."""
+    def close(self) -> None:
+        self.record_rows.close()
+
+    def __enter__(self) -> PreparedReport:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def prepare_report(
+    payload: Payload, source_key: str, ingested_at: datetime, *, sink: RecordSink | None = None
+) -> PreparedReport:
+    """Parse one XML document into the rows every store writes (raises InputRefused).
+
+    The records go to `sink` a batch at a time (default: kept in memory); on a refusal half way what
+    it holds is discarded."""
     stream = read_report(payload)
     header = stream.header
     key = report_key(header)
-    columns = RecordColumns(key, header)
+    columns = RecordColumns(key, header, sink)
     totals = ReportTotals()
-    for index, record in enumerate(stream.records()):
-        columns.add(index, record)
-        totals.add(record)
-    row = report_row(
-        report_key=key,
-        header=header,
-        totals=totals,
-        rejected_record_count=len(stream.rejected),
-        warnings=stream.warnings,
-        source_key=source_key,
-        content_sha256=stream.content_sha256,
-        ingested_at=ingested_at,
-    )
+    try:
+        for index, record in enumerate(stream.records()):
+            columns.add(index, record)
+            totals.add(record)
+        rows = columns.finish()
+        row = report_row(
+            report_key=key,
+            header=header,
+            totals=totals,
+            rejected_record_count=stream.rejected_count,
+            warnings=stream.warnings,
+            source_key=source_key,
+            content_sha256=stream.content_sha256,
+            ingested_at=ingested_at,
+        )
+    except BaseException:
+        columns.discard()  # the sink's rows, finished or not
+        raise
     return PreparedReport(
         report_key=key,
         content_sha256=stream.content_sha256,
         source_key=source_key,
         day=partition_date(header),
         report=row,
-        records=columns.table(),
+        record_rows=rows,
         rejected=list(stream.rejected),
     )

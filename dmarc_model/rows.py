@@ -1,9 +1,10 @@
 """Models -> flat rows of the `reports` and `records` tables, read column by column as
 `dmarc_model.columns` declares them.
 
-Records are gathered column by column (`RecordColumns`), so a 100k-record report becomes one Arrow
-table without a Python dict per record; the columns a report repeats on each record are filled once,
-when the table is made. The DynamoDB items are derived from these rows in turn
+Records are gathered column by column (`RecordColumns`), without a Python dict per record, and handed
+on as Arrow record batches of `BATCH_ROWS` rows (`dmarc_model.record_rows`), so memory holds one batch
+whatever the report's size; the columns a report repeats on each record are filled once per batch.
+The DynamoDB items are derived from these rows in turn
 (`dmarc_store.backends.dynamo_items`), so every store holds the same values.
 """
 
@@ -17,6 +18,7 @@ import pyarrow as pa
 
 from dmarc_model.columns import RECORD_COLUMNS, REPORT_COLUMNS, RecordContext, ReportFacts
 from dmarc_model.models import Record, ReportHeader
+from dmarc_model.record_rows import MemorySink, RecordRows, RecordSink
 from dmarc_model.schema import RECORDS_SCHEMA, REPORTS_SCHEMA
 from dmarc_model.summary import ReportTotals
 from dmarc_model.timestamps import utc_naive
@@ -34,26 +36,47 @@ def partition_date(header: ReportHeader) -> date:
 
 
 class RecordColumns:
-    """The records of one report, gathered as columns of the `records` table."""
+    """The records of one report, gathered as columns of the `records` table and handed to `sink` as
+    a record batch every `sink.batch_rows` records (`dmarc_model.record_rows`)."""
 
-    def __init__(self, report_key: str, header: ReportHeader) -> None:
+    def __init__(self, report_key: str, header: ReportHeader, sink: RecordSink | None = None) -> None:
         self._context = RecordContext(report_key, header)
+        self._sink = sink or MemorySink()
+        self._batch_rows = self._sink.batch_rows
         self._readers: list[tuple[Callable[[Record], Any], list[Any]]] = [
             (read, []) for _, read in _PER_RECORD
         ]
         self._positions: list[int] = []
+        self._flushed = 0
 
     def __len__(self) -> int:
-        return len(self._positions)
+        return self._flushed + len(self._positions)
 
     def add(self, index: int, record: Record) -> None:
         self._positions.append(index)
         for reader, values in self._readers:
             values.append(reader(record))
+        if len(self._positions) >= self._batch_rows:
+            self._flush()
 
-    @property
-    def columns(self) -> dict[str, list[Any]]:
-        """Column name -> values, in RECORDS_SCHEMA order."""
+    def finish(self) -> RecordRows:
+        """Every row, the last batch included, as the sink keeps them."""
+        if self._positions:
+            self._flush()
+        return self._sink.finish()
+
+    def discard(self) -> None:
+        self._sink.discard()
+
+    def _flush(self) -> None:
+        self._sink.write(pa.RecordBatch.from_pydict(self._columns(), schema=RECORDS_SCHEMA))
+        self._flushed += len(self._positions)
+        self._positions = []
+        for _, values in self._readers:
+            values.clear()
+
+    def _columns(self) -> dict[str, list[Any]]:
+        """Column name -> values of the rows gathered since the last batch, in RECORDS_SCHEMA order."""
         rows = len(self._positions)
         gathered: dict[str, list[Any]] = dict.fromkeys(_POSITION, self._positions)
         gathered.update((name, [read(self._context)] * rows) for name, read in _PER_REPORT)
@@ -61,9 +84,6 @@ class RecordColumns:
             (name, values) for (name, _), (_, values) in zip(_PER_RECORD, self._readers, strict=True)
         )
         return {name: gathered[name] for name in RECORDS_SCHEMA.names}
-
-    def table(self) -> pa.Table:
-        return pa.Table.from_pydict(self.columns, schema=RECORDS_SCHEMA)
 
 
 def report_row(

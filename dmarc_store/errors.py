@@ -12,7 +12,9 @@ message text; the `dmarc` command exits with each class's `exit_code` (0 is succ
     ├── StoreError                      the store could not do its part                      exit 1
     │   ├── TransientStoreError         worth retrying: throttling, 5xx, timeouts, connection errors
     │   │   ├── ReportBusy              another worker is writing this report right now
-    │   │   └── ClaimLost               our lease ran out and another worker took the report over
+    │   │   ├── ClaimLost               our lease ran out and another worker took the report over
+    │   │   └── WriteDeferred           the invocation ran short of time part way through a big
+    │   │                               report's items: what was written is recorded, a retry goes on
     │   ├── PermanentStoreError         AWS refused the request (access denied, no such table ...)
     │   │   └── ObjectMissing           a listed object is gone: another compaction merged it
     │   └── ConditionFailed             a conditional write lost (the backends handle it; never escapes)
@@ -54,6 +56,7 @@ __all__ = [
     "StoreError",
     "TransientStoreError",
     "UsageError",
+    "WriteDeferred",
 ]
 
 
@@ -71,6 +74,20 @@ class ReportBusy(TransientStoreError):
 
 class ClaimLost(TransientStoreError):
     """Another worker took over the claim (ours had run out): it completes the report, not us."""
+
+
+class WriteDeferred(TransientStoreError):
+    """The time left ran short while a report's record items were written (the Lambda's deadline).
+
+    The items written so far are recorded on the claim and the claim is released: the retry (SQS
+    redelivers the message) resumes it and writes only the rest. A continuation, not a failure."""
+
+    def __init__(self, report_key: str, written: int, total: int) -> None:
+        super().__init__(
+            f"report {report_key}: {written:,} of {total:,} record items written; the rest next time"
+        )
+        self.written = written
+        self.total = total
 
 
 class PermanentStoreError(StoreError):
@@ -103,6 +120,11 @@ class IngestIncomplete(DmarcError):
     def retryable(self) -> bool:
         """Every failure was transient: the same input will go through later."""
         return all(failure.transient for failure in self.result.failed)
+
+    @property
+    def continues(self) -> bool:
+        """Every failure was a WriteDeferred: the next attempt goes on where this one stopped."""
+        return all(failure.deferred for failure in self.result.failed)
 
 
 class QueryError(DmarcError):

@@ -2,6 +2,10 @@
 
 Bad input is quarantined by the service and acknowledged; any other exception fails only its
 message, which SQS redelivers and finally moves to the dead-letter queue.
+
+The store writes against the invocation's deadline: a report too big to write in the time left stops
+between batches with what it wrote recorded (`WriteDeferred`); its message is failed and made visible
+again at once, and the next invocation goes on from there (dmarc_store.ingest.continuation).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from dmarc_store.connect import aws_store, ingest_service
 from dmarc_store.errors import IngestIncomplete
+from dmarc_store.ingest.continuation import lambda_deadline, redeliver_now
 from dmarc_store.ingest.s3_events import object_versions
 from dmarc_store.ingest.service import IngestResult, IngestService
 from dmarc_store.settings import get_settings
@@ -33,28 +38,28 @@ def service() -> IngestService:
     return ingest_service(aws_store(settings), settings)
 
 
-def record_handler(record: SQSRecord) -> None:
+def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
     """Every object the message names; one that is not stored whole fails the message, after the others."""
+    deadline = lambda_deadline(lambda_context)
     incomplete: list[IngestIncomplete] = []
     for key, version_id in object_versions(record.body):
         try:
-            _report(service().ingest_key(key, version_id))
+            _report(service().ingest_key(key, version_id, deadline=deadline))
         except IngestIncomplete as error:
             _report(error.result)
             logger.error("ingest incomplete", extra={"source": error.result.source_key, "error": str(error)})
             incomplete.append(error)
     if incomplete:
+        if all(error.continues for error in incomplete):
+            visible = redeliver_now(record.event_source_arn, record.receipt_handle)
+            logger.info("continues next invocation", extra={"message_id": record.message_id, "now": visible})
         raise incomplete[0]
 
 
 def _report(result: IngestResult) -> None:
     logger.info("ingested", extra=result.as_json())
-    metrics.add_metric(name="ReportsStored", unit=MetricUnit.Count, value=result.new)
-    metrics.add_metric(name="RecordsStored", unit=MetricUnit.Count, value=result.records)
-    metrics.add_metric(name="Duplicates", unit=MetricUnit.Count, value=result.duplicate)
-    metrics.add_metric(name="Quarantined", unit=MetricUnit.Count, value=len(result.quarantined))
-    metrics.add_metric(name="Conflicts", unit=MetricUnit.Count, value=result.conflict)
-    metrics.add_metric(name="Failed", unit=MetricUnit.Count, value=len(result.failed))
+    for name, value in result.metrics().items():
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
 
 
 @logger.inject_lambda_context

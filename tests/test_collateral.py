@@ -53,8 +53,8 @@ def bug_in(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
     def install(report_id: str) -> None:
         original = service_module.prepare_report
 
-        def buggy(payload: Any, source_key: str, ingested_at: Any) -> Any:
-            prepared = original(payload, source_key, ingested_at)
+        def buggy(payload: Any, source_key: str, ingested_at: Any, **options: Any) -> Any:
+            prepared = original(payload, source_key, ingested_at, **options)
             if prepared.report["report_id"] == report_id:
                 raise RuntimeError(f"a bug met report {report_id}")
             return prepared

@@ -9,6 +9,7 @@ import gzip
 import io
 import json
 import re
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -302,6 +303,7 @@ def test_a_fault_at_each_step_fails_the_message_and_the_retry_completes_exactly_
 
 def test_unprocessed_batch_items_are_retried_with_backoff(mail: tuple[bytes, dict[str, Any]]) -> None:
     dynamodb = boto3.client("dynamodb", region_name=aws_kit.REGION)
+    lock = threading.Lock()
 
     class Unprocessing:
         def __init__(self) -> None:
@@ -311,9 +313,11 @@ def test_unprocessed_batch_items_are_retried_with_backoff(mail: tuple[bytes, dic
             return getattr(dynamodb, name)
 
         def batch_write_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:
-            self.calls += 1
+            with lock:  # the store writes from several threads
+                self.calls += 1
+                odd = self.calls % 2 == 1
             ((table, requests),) = RequestItems.items()
-            if self.calls % 2:  # every other call leaves its last item unprocessed
+            if odd and len(requests) > 1:  # every other call leaves its last item unprocessed
                 dynamodb.batch_write_item(RequestItems={table: requests[:-1]})
                 return {"UnprocessedItems": {table: requests[-1:]}}
             return dynamodb.batch_write_item(RequestItems=RequestItems)
@@ -505,9 +509,14 @@ WRITE_FAULTS: dict[str, tuple[str, tuple[Fault, ...], tuple[str, ...]]] = {
         ),
         (THROTTLED, THROTTLED),
     ),
+    "unsharded-items-query": (
+        "abandoned-other-content",
+        (Fault("dynamodb", "query", 1, "begins_with"),),
+        (THROTTLED,),
+    ),
     "stale-items-query": (
         "abandoned-other-content",
-        (Fault("dynamodb", "query", 1, "SK BETWEEN"),),
+        (Fault("dynamodb", "query", 2, "SK BETWEEN"),),  # the first shard's
         (THROTTLED,),
     ),
     "stale-items-delete": (

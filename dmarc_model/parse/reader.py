@@ -100,7 +100,13 @@ class _Reader:
         late += [f"unknown {kind} value {value!r} kept as written" for kind, value in sorted(unknown)]
         if index == 0:
             late.append("report has no <record> elements")
-        if stream.rejected:
+        stream.rejected_count = checker.rejected_count
+        if checker.rejected_count > len(stream.rejected):
+            late.append(
+                f"{checker.rejected_count} record(s) failed validation; the first {len(stream.rejected)}"
+                " were kept aside, the others counted only"
+            )
+        elif stream.rejected:
             late.append(f"{len(stream.rejected)} record(s) failed validation and were kept aside")
         stream.warnings.extend(late)
 

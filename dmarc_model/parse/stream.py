@@ -18,6 +18,9 @@ class ReportStream:
     header: ReportHeader
     warnings: list[str] = field(default_factory=list)
     rejected: list[RejectedRecord] = field(default_factory=list)
+    """Records that failed validation, kept aside with their XML (the first MAX_KEPT_ASIDE)."""
+    rejected_count: int = 0
+    """Every record that failed validation, kept aside or not; known once records are read."""
     _reader: _Reader | None = field(default=None, repr=False)
 
     _content_sha256: str = field(default="", repr=False)

@@ -11,15 +11,21 @@ from dmarc_model.content import ContentHash, canonical_extensions
 from dmarc_model.models import INT64_MAX, Record, RejectedRecord
 from dmarc_model.parse.elements import _element_value, _extension_text, _local
 
+MAX_KEPT_ASIDE = 10_000
+"""Rejected records kept with their XML (about 15 MiB at most); past it they are counted, not kept, so
+a report of a million bad records costs no more memory than a good one. The input itself is kept whole
+in the record-error quarantine copy."""
+
 
 class _RecordChecker:
     """Validates each <record> of one report, keeps its message total within int64, and hashes it."""
 
-    __slots__ = ("content", "message_total", "rejected")
+    __slots__ = ("content", "message_total", "rejected", "rejected_count")
 
     def __init__(self, content: ContentHash, rejected: list[RejectedRecord]) -> None:
         self.content = content
         self.rejected = rejected
+        self.rejected_count = 0
         self.message_total = 0
 
     def check(self, element: etree._Element, index: int) -> Record | None:
@@ -42,7 +48,9 @@ class _RecordChecker:
         return record
 
     def _reject(self, element: etree._Element, index: int, reason: str, value: Any) -> None:
-        self.rejected.append(RejectedRecord(index=index, reason=reason, xml=_extension_text(element)))
+        self.rejected_count += 1
+        if len(self.rejected) < MAX_KEPT_ASIDE:
+            self.rejected.append(RejectedRecord(index=index, reason=reason, xml=_extension_text(element)))
         self.content.add_rejected(value, _extensions(element) if "extensions" in value else None)
 
 

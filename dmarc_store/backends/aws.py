@@ -9,10 +9,14 @@ keeps the ingest Lambda's cold start short. pyarrow itself comes from the AWS SD
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import random
 import time
-from collections.abc import Iterable
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeSerializer
@@ -24,6 +28,7 @@ from dmarc_store.backends.base import (
     Claim,
     ClaimOutcome,
     ClaimState,
+    Deadline,
     PreparedReport,
     Store,
 )
@@ -32,10 +37,11 @@ from dmarc_store.backends.dynamo_items import (
     completion_attributes,
     meta_item,
     record_items,
+    record_pks,
     record_sk,
     report_pk,
 )
-from dmarc_store.errors import ClaimLost, ConditionFailed, TransientStoreError
+from dmarc_store.errors import ClaimLost, ConditionFailed, TransientStoreError, WriteDeferred
 from dmarc_store.layout import quarantine_key, quarantine_note_key
 from dmarc_store.retention import expires_at
 
@@ -44,8 +50,21 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 BATCH_SIZE = 25
+"""Items per BatchWriteItem, DynamoDB's most."""
+WRITE_THREADS = 8
+"""BatchWriteItem calls in flight at once: one call takes ~10-30 ms, so one at a time would cap a
+report at ~1,000-2,500 items a second, under the 4,000 write units a new on-demand table takes."""
 MAX_BATCH_ATTEMPTS = 8
+ITEMS_WRITTEN = "items_written"
+"""META's count of record items written by an attempt that ran short of time (`WriteDeferred`)."""
 _serializer = TypeSerializer()
+
+
+def _batches(items: Iterable[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    """The items in lists of BATCH_SIZE (itertools.batched, which Python 3.11 lacks)."""
+    iterator = iter(items)
+    while batch := list(itertools.islice(iterator, BATCH_SIZE)):
+        yield batch
 
 
 def to_attribute_values(item: dict[str, Any]) -> dict[str, Any]:
@@ -97,16 +116,19 @@ class AwsStore(Store):
             source_key=existing["source_key"]["S"],
             claimed_at=float(existing["claimed_at"]["N"]),
             hash_version=int(existing.get("hash_version", {}).get("N", 1)),
+            items_written=int(existing.get(ITEMS_WRITTEN, {}).get("N", 0)),
         )
 
-    def _take_over(self, report: PreparedReport, seen_claimed_at: float, now: float, token: str) -> bool:
+    def _take_over(
+        self, report: PreparedReport, seen_claimed_at: float, now: float, token: str, items_written: int
+    ) -> bool:
         try:
             self.dynamodb.update_item(
                 TableName=self.table,
                 Key=self._meta_key(report.report_key),
                 UpdateExpression=(
                     "SET source_key = :source, claimed_at = :now, claim_token = :token,"
-                    " content_sha256 = :sha, hash_version = :version"
+                    f" content_sha256 = :sha, hash_version = :version, {ITEMS_WRITTEN} = :written"
                 ),
                 ConditionExpression="#status = :pending AND claimed_at = :seen",
                 ExpressionAttributeNames={"#status": "status"},
@@ -116,6 +138,7 @@ class AwsStore(Store):
                     ":token": {"S": token},
                     ":sha": {"S": report.content_sha256},
                     ":version": {"N": str(CONTENT_HASH_VERSION)},
+                    ":written": {"N": str(items_written)},
                     ":pending": {"S": "PENDING"},
                     ":seen": {"N": str(int(seen_claimed_at))},
                 },
@@ -134,29 +157,53 @@ class AwsStore(Store):
         )
         return dict(response["Item"])
 
-    def _put_object(self, key: str, data: bytes) -> None:
-        self._put(key, data)
+    def _put_object(self, key: str, data: bytes | Path) -> None:
+        if isinstance(data, Path):
+            with data.open("rb") as body:  # streamed from the file: one PUT, up to S3's 5 GB
+                self.s3.put_object(Bucket=self.bucket, Key=key, Body=body)
+        else:
+            self._put(key, data)
 
-    def _write_items(self, report: PreparedReport, claim: Claim) -> None:
-        self._batch_write(record_items(report, self._expires_at(report)))
+    def _write_items(self, report: PreparedReport, claim: Claim, deadline: Deadline | None) -> None:
+        """The record items, from where an earlier attempt of the same content stopped; with a deadline,
+        stopping between batches when it is near, the count written recorded on the claim."""
+        total = report.record_rows.num_rows
+        items = itertools.islice(record_items(report, self._expires_at(report)), claim.resume_from, None)
+        written = claim.resume_from + self._batch_write(items, deadline)
+        if written < total:
+            self._record_progress(report, claim, written)
+            raise WriteDeferred(report.report_key, written, total)
         if claim.outcome is ClaimOutcome.RESUME:  # an abandoned attempt may have had more records
-            self._delete_items_after(report.report_key, len(report.records))
+            self._delete_stale_items(report.report_key, total)
 
-    def _delete_items_after(self, report_key: str, count: int) -> None:
-        """Record items an abandoned attempt with other content wrote beyond this report's records."""
+    def _record_progress(self, report: PreparedReport, claim: Claim, written: int) -> None:
+        with contextlib.suppress(ConditionFailed):  # no longer ours: the new owner starts afresh
+            self.dynamodb.update_item(
+                TableName=self.table,
+                Key=self._meta_key(report.report_key),
+                UpdateExpression=f"SET {ITEMS_WRITTEN} = :written",
+                ConditionExpression="claim_token = :token",
+                ExpressionAttributeValues={":written": {"N": str(written)}, ":token": {"S": claim.token}},
+            )
+
+    def _delete_stale_items(self, report_key: str, count: int) -> None:
+        """Record items an abandoned attempt with other content wrote beyond this report's records, and
+        any under the report's own key (where records were kept before they were sharded)."""
+        stale = self._item_keys(report_pk(report_key), "begins_with(SK, :first)", {":first": {"S": "REC#"}})
+        for pk in record_pks(report_key):
+            beyond = {":first": {"S": record_sk(count)}, ":last": {"S": "REC#~"}}
+            stale.extend(self._item_keys(pk, "SK BETWEEN :first AND :last", beyond))
+        for batch in _batches(stale):
+            self._write_batch([{"DeleteRequest": {"Key": key}} for key in batch])
+
+    def _item_keys(self, pk: str, sk_condition: str, values: dict[str, Any]) -> list[dict[str, Any]]:
         pages = self.dynamodb.get_paginator("query").paginate(
             TableName=self.table,
-            KeyConditionExpression="PK = :pk AND SK BETWEEN :first AND :last",
-            ExpressionAttributeValues={
-                ":pk": {"S": report_pk(report_key)},
-                ":first": {"S": record_sk(count)},
-                ":last": {"S": "REC#~"},
-            },
+            KeyConditionExpression=f"PK = :pk AND {sk_condition}",
+            ExpressionAttributeValues={":pk": {"S": pk}, **values},
             ProjectionExpression="PK, SK",
         )
-        stale = [{"DeleteRequest": {"Key": item}} for page in pages for item in page["Items"]]
-        for start in range(0, len(stale), BATCH_SIZE):
-            self._write_batch(stale[start : start + BATCH_SIZE])
+        return [item for page in pages for item in page["Items"]]
 
     def complete(self, report: PreparedReport, claim: Claim) -> None:
         attributes = completion_attributes(report, self._expires_at(report))
@@ -194,15 +241,27 @@ class AwsStore(Store):
         """The TTL of every item of the report: the day its data is pruned (dmarc_store.retention)."""
         return expires_at(self.retention_days, report.dt)
 
-    def _batch_write(self, items: Iterable[dict[str, Any]]) -> None:
-        batch: list[dict[str, Any]] = []
-        for item in items:
-            batch.append({"PutRequest": {"Item": to_attribute_values(item)}})
-            if len(batch) == BATCH_SIZE:
-                self._write_batch(batch)
-                batch = []
-        if batch:
-            self._write_batch(batch)
+    def _batch_write(self, items: Iterable[dict[str, Any]], deadline: Deadline | None = None) -> int:
+        """Put the items, WRITE_THREADS batches at a time; stop early if the deadline is near. Returns how
+        many were written: all of them, or every item before the first not yet sent."""
+        written = 0
+        with ThreadPoolExecutor(WRITE_THREADS, thread_name_prefix="dynamodb-write") as pool:
+            in_flight: deque[Future[None]] = deque()
+            try:
+                for batch in _batches(items):
+                    if deadline is not None and deadline.near():
+                        break
+                    requests = [{"PutRequest": {"Item": to_attribute_values(item)}} for item in batch]
+                    in_flight.append(pool.submit(self._write_batch, requests))
+                    written += len(requests)
+                    if len(in_flight) >= 2 * WRITE_THREADS:  # bounded: memory holds a few batches
+                        in_flight.popleft().result()
+                while in_flight:
+                    in_flight.popleft().result()
+            finally:
+                for future in in_flight:
+                    future.cancel()
+        return written
 
     def _write_batch(self, requests: list[dict[str, Any]]) -> None:
         for attempt in range(MAX_BATCH_ATTEMPTS):

@@ -8,6 +8,10 @@ The exactly-once protocol, in the store's words:
    BUSY (another worker holds a live lease: retry later), DUPLICATE (COMPLETE with the same content),
    CONFLICT (same identity, other content: the first stands).
 2. `write(report)`: records and Parquet under deterministic names; a retry overwrites, never adds.
+   Given a `Deadline` (the Lambda's), the AWS store stops between DynamoDB batches when it is near,
+   records on META how many record items it wrote (`items_written`) and raises WriteDeferred; the
+   retry resumes the claim (RESUME, same content) and writes from there. A take-over by other
+   content resets that count: it writes every item again.
 3. `complete(report)`: META becomes COMPLETE with the report's totals.
 4. On any failure between 1 and 3, `release(report)` ends the lease at once (best effort: if even
    that fails, the lease runs out by itself), so the retry need not wait.
@@ -43,8 +47,10 @@ import json
 import time
 import uuid
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -62,6 +68,7 @@ __all__ = [
     "Claim",
     "ClaimOutcome",
     "ClaimState",
+    "Deadline",
     "PreparedReport",
     "Store",
     "decide_claim",
@@ -91,6 +98,8 @@ class Claim:
     """RESUME of an abandoned attempt that had other content."""
     existing_sha256: str | None = None
     """For DUPLICATE and CONFLICT: the content hash of the stored report."""
+    resume_from: int = 0
+    """For RESUME of the same content: the record items an earlier attempt recorded as written."""
 
 
 @dataclass(frozen=True)
@@ -104,6 +113,20 @@ class ClaimState:
     claimed_at: float
     hash_version: int = CONTENT_HASH_VERSION
     """The canonical form its content_sha256 was computed in (entries stored before version 2 have none)."""
+    items_written: int = 0
+    """Record items an attempt that ran short of time recorded as written (`WriteDeferred`)."""
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """How long the caller has left (the Lambda's remaining time), and how much of it the writes leave
+    for what follows them: a store that finds `near()` stops between batches (`WriteDeferred`)."""
+
+    seconds_left: Callable[[], float]
+    reserve_seconds: float = 45.0
+
+    def near(self) -> bool:
+        return self.seconds_left() < self.reserve_seconds
 
 
 def decide_claim(existing: ClaimState, content_sha256: str, now: float, lease_seconds: float) -> ClaimOutcome:
@@ -131,19 +154,24 @@ class Store(ABC):
         outcome = decide_claim(existing, report.content_sha256, now, self.lease_seconds)
         if outcome is not ClaimOutcome.RESUME:
             return Claim(outcome, existing.source_key, existing_sha256=existing.content_sha256)
-        if not self._take_over(report, existing.claimed_at, now, token):
-            return Claim(ClaimOutcome.BUSY, existing.source_key)  # another worker resumed it first
         replaces = existing.content_sha256 != report.content_sha256
-        return Claim(ClaimOutcome.RESUME, existing.source_key, token, replaces)
+        written = 0 if replaces else existing.items_written
+        if not self._take_over(report, existing.claimed_at, now, token, written):
+            return Claim(ClaimOutcome.BUSY, existing.source_key)  # another worker resumed it first
+        return Claim(ClaimOutcome.RESUME, existing.source_key, token, replaces, resume_from=written)
 
-    def write(self, report: PreparedReport, claim: Claim) -> None:
-        """Every row of the report under names made from its key: a retry overwrites, never adds."""
-        self._put_object(parquet_key("records", report.dt, report.report_key), parquet_bytes(report.records))
+    def write(self, report: PreparedReport, claim: Claim, deadline: Deadline | None = None) -> None:
+        """Every row of the report under names made from its key: a retry overwrites, never adds.
+
+        With a `deadline`, a backend may stop part way through the record items (`WriteDeferred`)."""
+        rows = report.record_rows
+        records = rows.parquet_file() or parquet_bytes(rows.table())  # a spooled file goes as it is
+        self._put_object(parquet_key("records", report.dt, report.report_key), records)
         reports = parquet_bytes(reports_table([report.report]))
         self._put_object(parquet_key("reports", report.dt, report.report_key), reports)
         if report.rejected:
             self._put_object(kept_aside_key(report.dt, report.report_key), kept_aside_document(report))
-        self._write_items(report, claim)
+        self._write_items(report, claim, deadline)
 
     def record_conflict(self, report: PreparedReport, claim: Claim, detected_at: datetime) -> str:
         """Keep this copy's identity, sources and totals in the `conflicts` table (as long as the data)."""
@@ -166,16 +194,19 @@ class Store(ABC):
         """Insert META as PENDING, claimed at `now` with `token`, unless it exists: then return that."""
 
     @abstractmethod
-    def _take_over(self, report: PreparedReport, seen_claimed_at: float, now: float, token: str) -> bool:
-        """Claim a PENDING entry whose `claimed_at` is still `seen_claimed_at`; False when another won."""
+    def _take_over(
+        self, report: PreparedReport, seen_claimed_at: float, now: float, token: str, items_written: int
+    ) -> bool:
+        """Claim a PENDING entry whose `claimed_at` is still `seen_claimed_at`, its progress now
+        `items_written` (0 unless the content is the same); False when another worker won."""
 
     @abstractmethod
-    def _put_object(self, key: str, data: bytes) -> None:
-        """Write one object whole (readers never see half of it)."""
+    def _put_object(self, key: str, data: bytes | Path) -> None:
+        """Write one object whole (readers never see half of it), from bytes or a file's contents."""
 
-    def _write_items(self, report: PreparedReport, claim: Claim) -> None:
+    def _write_items(self, report: PreparedReport, claim: Claim, deadline: Deadline | None) -> None:
         """Backend rows beside the Parquet (DynamoDB record items); none by default."""
-        del report, claim
+        del report, claim, deadline
 
     @abstractmethod
     def complete(self, report: PreparedReport, claim: Claim) -> None:

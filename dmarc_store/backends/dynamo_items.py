@@ -1,8 +1,14 @@
 """Report rows -> DynamoDB items: the one explicit mapping (pure, no boto3).
 
-    item    PK            SK          GSI1PK / GSI1SK                          GSI2PK / GSI2SK
-    report  REPORT#<key>  META        -                                        DOMAIN#<domain> / <begin>#<key>
-    record  REPORT#<key>  REC#<n:06>  IP#<ip> / <begin>#<domain>#<key>#<n:06>  -
+    item    PK                   SK           GSI1PK / GSI1SK                          GSI2PK / GSI2SK
+    report  REPORT#<key>         META         -                                        DOMAIN#<domain> /
+                                                                                       <begin>#<key>
+    record  REPORT#<key>#<s:02>  REC#<n:010>  IP#<ip> / <begin>#<domain>#<key>#<n:06>  -
+
+A record's partition key carries its shard, s = n mod RECORD_SHARDS: consecutive records go to
+different partitions, so a report's writes are spread over RECORD_SHARDS partition keys instead of
+queueing on one (DynamoDB takes at most 1,000 write units a second per partition key). Records were
+once all under REPORT#<key> with SK REC#<n:06>; a resumed write removes any left there.
 
 GSI "by-source-ip" answers "everything IP X did between A and B" with one Query on GSI1PK and a
 BETWEEN on GSI1SK; GSI "by-domain" lists a domain's reports by date. Dates are ISO 8601 UTC
@@ -61,8 +67,23 @@ REPORT_CONTEXT_ATTRIBUTES = ("report_key", "org_name", "report_id", "policy_doma
 """What each record item (and so each lookup row) says of its report; begin and end as ISO 8601 UTC."""
 
 
+RECORD_SHARDS = 64
+"""Partition keys per report's record items: 64 x 1,000 write units a second is above what one table
+takes at once (40,000 on demand), so no report's writes wait on one partition key."""
+
+
 def report_pk(report_key: str) -> str:
     return f"REPORT#{report_key}"
+
+
+def record_pk(report_key: str, index: int) -> str:
+    """The partition key of record `index`: the report's, and its shard."""
+    return f"{report_pk(report_key)}#{index % RECORD_SHARDS:02d}"
+
+
+def record_pks(report_key: str) -> list[str]:
+    """Every partition key a report's record items may be under."""
+    return [f"{report_pk(report_key)}#{shard:02d}" for shard in range(RECORD_SHARDS)]
 
 
 def ip_pk(source_ip: str) -> str:
@@ -74,10 +95,11 @@ def record_items(report: PreparedReport, expires_at: int | None) -> Iterator[dic
     row = report.report
     begin = iso(row["date_range_begin"])
     end = iso(row["date_range_end"])
-    for record in report.records.to_pylist():
+    records = (record for batch in report.record_rows.batches() for record in batch.to_pylist())
+    for record in records:
         index = record["record_index"]
         item: dict[str, Any] = {
-            "PK": report_pk(report.report_key),
+            "PK": record_pk(report.report_key, index),
             "SK": record_sk(index),
             "GSI1PK": ip_pk(record["source_ip"]),
             "GSI1SK": f"{begin}#{row['policy_domain']}#{report.report_key}#{index:06d}",
@@ -97,7 +119,7 @@ def record_items(report: PreparedReport, expires_at: int | None) -> Iterator[dic
 
 
 def record_sk(index: int) -> str:
-    return f"REC#{index:06d}"
+    return f"REC#{index:010d}"
 
 
 def meta_item(report: PreparedReport, *, status: str, claimed_at: int, claim_token: str) -> dict[str, Any]:

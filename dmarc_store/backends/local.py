@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import shutil
 import sqlite3
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -49,8 +50,9 @@ _ADDED_COLUMNS = {"claim_token": "TEXT", "hash_version": "INTEGER NOT NULL DEFAU
 _TEMPORARY_NUMBERS = itertools.count()
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write under a temporary name in the same folder, then rename: readers see all or nothing.
+def write_atomically(path: Path, data: bytes | Path) -> None:
+    """Write `data` (bytes, or a file's contents) under a temporary name in the same folder, then
+    rename: readers see all or nothing.
 
     The temporary name is short whatever the final one (`.tmp-<pid>-<n>`: a final name may use all
     255 bytes), hidden, and never a stored name (those never start with a dot); it is removed if the
@@ -58,7 +60,10 @@ def write_atomically(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".tmp-{os.getpid()}-{next(_TEMPORARY_NUMBERS)}")
     try:
-        temporary.write_bytes(data)
+        if isinstance(data, Path):
+            shutil.copyfile(data, temporary)
+        else:
+            temporary.write_bytes(data)
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)
@@ -117,7 +122,10 @@ class LocalStore(Store):
             ).fetchone()
         return ClaimState(status, content_sha256, source_key, float(claimed_at), int(version))
 
-    def _take_over(self, report: PreparedReport, seen_claimed_at: float, now: float, token: str) -> bool:
+    def _take_over(
+        self, report: PreparedReport, seen_claimed_at: float, now: float, token: str, items_written: int
+    ) -> bool:
+        del items_written  # the local store writes one file per report: nothing to resume part way
         with self._index() as index:
             updated = index.execute(
                 "UPDATE reports SET source_key = ?, claimed_at = ?, claim_token = ?, content_sha256 = ?,"
@@ -134,7 +142,7 @@ class LocalStore(Store):
             ).rowcount
         return bool(updated)
 
-    def _put_object(self, key: str, data: bytes) -> None:
+    def _put_object(self, key: str, data: bytes | Path) -> None:
         write_atomically(self.root / key, data)
 
     def complete(self, report: PreparedReport, claim: Claim) -> None:

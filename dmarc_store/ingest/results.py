@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from dmarc_store.errors import StoreError, TransientStoreError
+from dmarc_store.errors import StoreError, TransientStoreError, WriteDeferred
 
 CONFLICT = "conflict"
 RECORD_ERROR = "record-error"
@@ -65,8 +65,25 @@ class IngestResult:
         return self.count(CONFLICT)
 
     @property
+    def deferred(self) -> int:
+        """Reports whose writes ran out of time part way and go on at the next attempt (not failures)."""
+        return sum(1 for failure in self.failed if failure.deferred)
+
+    @property
     def records(self) -> int:
         return sum(report.record_count for report in self.reports if report.outcome == "new")
+
+    def metrics(self) -> dict[str, int]:
+        """The counts the ingest Lambda publishes (CloudWatch, namespace DmarcReports); README, Settings."""
+        return {
+            "ReportsStored": self.new,
+            "RecordsStored": self.records,
+            "Duplicates": self.duplicate,
+            "Quarantined": len(self.quarantined),
+            "Conflicts": self.conflict,
+            "Failed": len(self.failed) - self.deferred,
+            "Deferred": self.deferred,
+        }
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -98,10 +115,22 @@ class Failure:
     def internal(self) -> bool:
         return not isinstance(self.error, StoreError)
 
+    @property
+    def deferred(self) -> bool:
+        return isinstance(self.error, WriteDeferred)
+
+    @property
+    def kind(self) -> str:
+        """deferred, transient, store-error or internal-error."""
+        if self.deferred:
+            return "deferred"
+        if self.transient:
+            return "transient"
+        return INTERNAL_ERROR if self.internal else "store-error"
+
     def as_json(self) -> dict[str, str]:
-        kind = "transient" if self.transient else INTERNAL_ERROR if self.internal else "store-error"
         return {
             "location": self.location,
-            "kind": kind,
+            "kind": self.kind,
             "error": f"{type(self.error).__name__}: {self.error}",
         }

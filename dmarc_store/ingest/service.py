@@ -8,7 +8,8 @@ Bad input is not an error: it is quarantined with its reason and the call return
 One report's failure never takes the others down. Each report found in the object is prepared and
 stored on its own; an error on one is recorded in `result.failed` and the next is tried:
 
-    a TransientStoreError (throttling, another worker holding the report)    retry the object later
+    a TransientStoreError (throttling, another worker holding the report,    retry the object later
+      a WriteDeferred: the deadline came part way through a big report)
     another store error (AWS refused the request)                           retry, then dead-letter
     any other exception (a bug, by definition)                              also quarantined as
                                                                             `internal-error`, with
@@ -33,7 +34,7 @@ from dmarc_model.errors import InputRefused, SchemaViolation
 from dmarc_model.limits import Limits
 from dmarc_model.prepare import PreparedReport, prepare_report
 from dmarc_model.unpack import Payload, unpack
-from dmarc_store.backends.base import Claim, ClaimOutcome, Store
+from dmarc_store.backends.base import Claim, ClaimOutcome, Deadline, Store
 from dmarc_store.backends.dynamo_items import domain_refusal
 from dmarc_store.errors import IngestIncomplete, ReportBusy, StoreError
 from dmarc_store.ingest.results import (
@@ -45,6 +46,7 @@ from dmarc_store.ingest.results import (
     Quarantine,
     StoredReport,
 )
+from dmarc_store.ingest.spool import SpoolSink
 from dmarc_store.retention import OUT_OF_WINDOW, ReportWindow
 
 __all__ = ["IngestResult", "IngestService", "Quarantine", "StoredReport", "source_key_of"]
@@ -65,19 +67,31 @@ class IngestService:
         limits: Limits | None = None,
         clock: Callable[[], datetime] | None = None,
         window: ReportWindow | None = None,
+        spool_dir: Path | None = None,
     ) -> None:
         self.store = store
+        self.spool_dir = spool_dir
+        """Where a big report's records wait to be stored (dmarc_store.ingest.spool); default: the
+        system's temporary folder."""
         self.limits = limits or Limits()
         self.clock = clock or (lambda: datetime.now(UTC))
         self.window = window or ReportWindow()
         """The report dates accepted (dmarc_store.retention): one outside is refused before any write."""
 
-    def ingest_key(self, key: str, version_id: str | None = None) -> IngestResult:
+    def ingest_key(
+        self, key: str, version_id: str | None = None, *, deadline: Deadline | None = None
+    ) -> IngestResult:
         """Ingest an object the store reads by key (an S3 key and version, a path in the local store)."""
-        return self.ingest(source_key_of(key, version_id), self.store.read_source(key, version_id))
+        data = self.store.read_source(key, version_id)
+        return self.ingest(source_key_of(key, version_id), data, deadline=deadline)
 
-    def ingest(self, source_key: str, data: bytes | Path) -> IngestResult:
-        """Store every report of one object; raises IngestIncomplete (with the result) if any failed."""
+    def ingest(
+        self, source_key: str, data: bytes | Path, *, deadline: Deadline | None = None
+    ) -> IngestResult:
+        """Store every report of one object; raises IngestIncomplete (with the result) if any failed.
+
+        With a `deadline` (the Lambda's), a big report's writes may stop part way: `WriteDeferred`, a
+        failure of this attempt that the retry continues from where it stopped."""
         result = IngestResult(source_key)
         conflicts: dict[str, list[str]] = {}
         rejected: list[dict[str, Any]] = []
@@ -88,7 +102,8 @@ class IngestService:
             prepared = self._prepare(found, result)
             if prepared is None:
                 continue
-            stored = self._store_guarded(prepared, found.location, conflicts, result)
+            with prepared:  # the spooled rows go once the report is stored
+                stored = self._store_guarded(prepared, found.location, conflicts, result, deadline)
             if stored is None:
                 continue
             result.reports.append(stored)
@@ -110,15 +125,16 @@ class IngestService:
     def _prepare(self, found: Payload, result: IngestResult) -> PreparedReport | None:
         try:
             now = self.clock()
-            prepared = prepare_report(found, result.source_key, now)
+            prepared = prepare_report(found, result.source_key, now, sink=SpoolSink(self.spool_dir))
             refusal = self.window.refusal(prepared.dt, now.date())
+            too_long = domain_refusal(prepared.report["policy_domain"])
+            if refusal is None and too_long is None:
+                return prepared
+            prepared.close()
             if refusal is not None:
                 result.quarantined.append(Quarantine(OUT_OF_WINDOW, refusal, found.location))
-                return None
-            too_long = domain_refusal(prepared.report["policy_domain"])
-            if too_long is None:
-                return prepared
-            result.quarantined.append(Quarantine(SchemaViolation.reason, too_long, found.location))
+            else:
+                result.quarantined.append(Quarantine(SchemaViolation.reason, str(too_long), found.location))
         except InputRefused as refused:
             result.quarantined.append(Quarantine(refused.reason, refused.detail, refused.location))
         except Exception as error:  # a bug in parsing this report: the others go on
@@ -126,10 +142,15 @@ class IngestService:
         return None
 
     def _store_guarded(
-        self, prepared: PreparedReport, location: str, conflicts: dict[str, list[str]], result: IngestResult
+        self,
+        prepared: PreparedReport,
+        location: str,
+        conflicts: dict[str, list[str]],
+        result: IngestResult,
+        deadline: Deadline | None,
     ) -> StoredReport | None:
         try:
-            return self._store(prepared, location, conflicts)
+            return self._store(prepared, location, conflicts, deadline)
         except StoreError as error:
             result.failed.append(Failure(location, error))
         except Exception as error:  # a bug while storing this report: the others go on
@@ -137,13 +158,17 @@ class IngestService:
         return None
 
     def _store(
-        self, prepared: PreparedReport, location: str, conflicts: dict[str, list[str]]
+        self,
+        prepared: PreparedReport,
+        location: str,
+        conflicts: dict[str, list[str]],
+        deadline: Deadline | None,
     ) -> StoredReport:
         claim = self.store.claim(prepared)
         if claim.outcome is ClaimOutcome.BUSY:
             raise ReportBusy(f"report {prepared.report_key} is being written by another worker")
         if claim.outcome in (ClaimOutcome.NEW, ClaimOutcome.RESUME):
-            self._write_and_complete(prepared, claim)
+            self._write_and_complete(prepared, claim, deadline)
             outcome = "new"
         elif claim.outcome is ClaimOutcome.DUPLICATE:
             outcome = "duplicate"
@@ -164,9 +189,11 @@ class IngestService:
             location=location,
         )
 
-    def _write_and_complete(self, prepared: PreparedReport, claim: Claim) -> None:
+    def _write_and_complete(
+        self, prepared: PreparedReport, claim: Claim, deadline: Deadline | None = None
+    ) -> None:
         try:
-            self.store.write(prepared, claim)
+            self.store.write(prepared, claim, deadline)
             self.store.complete(prepared, claim)
         except BaseException:
             with contextlib.suppress(Exception):  # best effort: otherwise the lease runs out by itself
