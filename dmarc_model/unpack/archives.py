@@ -54,9 +54,8 @@ class _Inflater(io.RawIOBase):
 
     def _fill(self) -> None:
         if self._inflate.eof:
-            self._next_member()
-            if self._done:
-                return
+            self._next_member()  # its first output is pending now: `readinto` hands it out first
+            return
         chunk = self._inflate.unconsumed_tail or self._read_raw()
         if not chunk:
             if not self._inflate.eof:
