@@ -9,8 +9,9 @@ many times. ``reports``: one row per report, as the view report_details has it.
 
 Cells go through the output layer (dmarc_cli.output): quoted by the csv module, text cells that a
 spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return,
-also after leading spaces) get a single quote in front unless ``raw``. Lists and structs (reasons, DKIM
-and SPF results) are JSON; timestamps ISO 8601 (UTC).
+also after leading spaces) get a single quote in front, and controls, escape sequences and bidi
+characters are shown escaped as in the terminal (tabs and line breaks kept), unless ``raw``. Lists and
+structs (reasons, DKIM and SPF results) are JSON; timestamps ISO 8601 (UTC).
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ from dmarc_cli.common import (
 @click.option(
     "--raw",
     is_flag=True,
-    help="Leave text that starts like a formula as it is (for data pipelines, not spreadsheets).",
+    help="Leave text exactly as reported, formulas and controls too (for data pipelines, not spreadsheets).",
 )
 @store_options
 @handle_errors
@@ -50,8 +50,10 @@ def command(csv_path: Path, table: str, raw: bool, store_dir: Path | None, use_a
 
     The CSV follows RFC 4180 (UTF-8, CRLF line ends, quotes where needed). Lists (reasons, DKIM
     and SPF results) are JSON. Text that a spreadsheet would run as a formula (starting with =, +,
-    -, @, a tab or a carriage return, also after spaces) gets a leading single quote: report fields
-    come from strangers. --raw leaves such text as it is, for a program rather than a spreadsheet.
+    -, @, a tab or a carriage return, also after spaces) gets a leading single quote, and control
+    characters, escape sequences and bidi controls are shown escaped (\\x1b, \\u202e; tabs and line
+    breaks stay): report fields come from strangers. --raw leaves text exactly as reported, for a
+    program rather than a spreadsheet.
     With --aws the query runs on Athena (DMARC_GLUE_DATABASE, DMARC_ATHENA_WORKGROUP).
 
     \b

@@ -52,8 +52,9 @@ FORMATS = ("table", "csv", "json")
 )  # fmt: skip
 @click.option(
     "--raw", is_flag=True,
-    help="With --format csv: leave text that starts like a formula (=, +, -, @, tab, CR) as it is, "
-    "for data pipelines; by default it gets a leading ' so that a spreadsheet shows it as text.",
+    help="With --format csv: leave text exactly as reported, for data pipelines; by default text that "
+    "starts like a formula (=, +, -, @, tab, CR) gets a leading ' so that a spreadsheet shows it as text, "
+    "and control characters are shown escaped (\\x1b).",
 )  # fmt: skip
 def command(
     name: str | None,
@@ -81,8 +82,9 @@ def command(
     Athena (DMARC_GLUE_DATABASE, DMARC_ATHENA_WORKGROUP, usual AWS credentials).
 
     The CSV is the export's: report text that a spreadsheet would run as a formula (starting with =, +,
-    -, @, a tab or a carriage return) gets a leading single quote, unless --raw. In the table, control
-    characters and escape sequences in report text are shown escaped (\\x1b), never sent to the terminal.
+    -, @, a tab or a carriage return) gets a leading single quote, unless --raw. In the table and the CSV,
+    control characters, escape sequences and bidi controls in report text are shown escaped (\\x1b,
+    \\u202e), never sent to the terminal (the CSV keeps tabs and line breaks; --raw keeps everything).
 
     \b
     Exit codes: 0 ok, 1 the query failed, 2 usage error (unknown query or parameter),

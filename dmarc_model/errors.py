@@ -7,16 +7,16 @@ The core's part of it:
     ├── UsageError               a value the user typed is wrong (an IP, a query name)      exit 2
     ├── ConfigurationError       a setting is missing or wrong: retrying will not help      exit 3
     └── InputRefused             the input cannot become a report; quarantined under `reason`  exit 1
-        ├── EmptyInput              "empty"                nothing there (0 bytes, only whitespace)
+        ├── EmptyInput              "empty"                0 bytes, only white space, a zip of no files
         ├── NotAReport              "not-a-report"         no DMARC aggregate report inside
         ├── NotAggregate            "not-aggregate"        another kind: DMARC failure (RUF), SMTP TLS
         ├── MalformedXml            "malformed-xml"        XML that not even the recovery pass can read
         ├── ForbiddenXml            "forbidden-xml"        a DTD, entity declarations or external references
         ├── SchemaViolation         "schema-violation"     a <feedback> whose header is missing or invalid
-        ├── TooLarge                "too-large"            over the total decompressed size cap
+        ├── TooLarge                "too-large"            past a size cap: all bytes, an element, pre-header
         ├── ArchiveBomb             "archive-bomb"         a ratio, member count or depth past its cap
         ├── CorruptArchive          "corrupt-archive"      a truncated or damaged gzip or zip
-        ├── UnsupportedArchive      "unsupported-archive"  encrypted, unknown compression, unsafe member name
+        ├── UnsupportedArchive      "unsupported-archive"  encrypted, neither stored nor deflated, unsafe name
         └── MalformedMime           "malformed-mime"       an email that cannot be read as MIME
 
 A record that fails validation is not an error of its report: it is kept aside as a `RejectedRecord`

@@ -12,6 +12,8 @@ later on its way into a typed column (Parquet, Arrow, DynamoDB numbers):
     <begin>, <end>         timestamp(ms)        finite seconds, 1970 .. 9999     schema-violation (the header)
     <pct>                  int32 published_pct  a whole number 0 .. 100          null, with a warning
     begin after end        (both stored)        kept                             a warning
+    <source_ip>            string source_ip     an address: no zone id, no /len  the record is kept aside
+    domains, other text    string               253, 16k characters              kept aside (header: refused)
 
 A `pct` outside RFC 7489's 0..100 (or not a number) is no reason to lose a report's records, and
 storing it would put a meaningless number into the policy columns: it is stored as null, and what was
@@ -47,6 +49,12 @@ INT64_MAX = 2**63 - 1
 FIRST_SECOND = 0
 LAST_SECOND = int(datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp())
 """The dates accepted, in epoch seconds: 1970-01-01T00:00:00Z .. 9999-12-31T23:59:59Z."""
+MAX_DOMAIN_CHARS = 253
+"""A domain name (policy domain, identifiers, DKIM and SPF domains, selectors): DNS names are at most 253
+characters. A longer one is no name: the record is kept aside with the reason (in the header: refused)."""
+MAX_TEXT_CHARS = 16 * 1024
+"""Any other text or enumerated value (org name, report id, human result, ...): past it, as a domain. Real
+org names of some thousand characters are stored; 16k characters is past anything meant as a name."""
 _WHOLE_PERCENT = re.compile(r"[0-9]{1,3}")
 _SHOWN = 40
 
@@ -89,6 +97,10 @@ def canonical_ip(value: str) -> str:
     C library refuses (scoped addresses among them), go through `ipaddress`, which is slow but exact.
     """
     value = value.strip()
+    if "/" in value:
+        raise ValueError(f"{_shown(value)} is a network (CIDR), not an address")
+    if "%" in value:
+        raise ValueError(f"{_shown(value)} has a zone id, which names an interface of the reporter's host")
     if ":" not in value:
         try:
             socket.inet_pton(socket.AF_INET, value)
@@ -108,11 +120,23 @@ def canonical_ip(value: str) -> str:
     return str(address)
 
 
-Token = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True)]
+def _dns_length(value: str) -> str:
+    if len(value) > MAX_DOMAIN_CHARS:
+        raise ValueError(f"{len(value)} characters; a domain name has at most {MAX_DOMAIN_CHARS} (RFC 1035)")
+    return value
+
+
+Token = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, max_length=MAX_TEXT_CHARS)]
 """An enumerated value: trimmed, lower-cased, unknown values kept as written."""
 OptionalToken = Token | None
-Text = Annotated[str | None, StringConstraints(strip_whitespace=True)]
+Text = Annotated[str | None, StringConstraints(strip_whitespace=True, max_length=MAX_TEXT_CHARS)]
 """Free text, trimmed. The parser hands empty elements over as None."""
+Domain = Annotated[str | None, StringConstraints(strip_whitespace=True, max_length=MAX_DOMAIN_CHARS)]
+"""A domain name as written, trimmed (case kept)."""
+PolicyDomain = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_lower=True), AfterValidator(_dns_length)
+]
+"""The policy domain: trimmed and lower-cased, as tokens are."""
 IpAddress = Annotated[str, AfterValidator(canonical_ip)]
 
 
@@ -143,7 +167,9 @@ class ReportMetadata(_Model):
     org_name: Text = None
     email: Text = None
     extra_contact_info: Text = None
-    report_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+    report_id: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT_CHARS)
+    ]
     date_range: DateRange
     errors: tuple[str, ...] = ()
     generator: Text = None
@@ -157,7 +183,7 @@ class ReportMetadata(_Model):
 
 
 class PolicyPublished(_Model):
-    domain: Token
+    domain: PolicyDomain
     adkim: OptionalToken = None
     aspf: OptionalToken = None
     p: OptionalToken = None
@@ -202,21 +228,21 @@ class Row(_Model):
 
 
 class Identifiers(_Model):
-    header_from: Text = None
-    envelope_from: Text = None
-    envelope_to: Text = None
+    header_from: Domain = None
+    envelope_from: Domain = None
+    envelope_to: Domain = None
 
 
 class DkimResult(_Model):
-    domain: Text = None
-    selector: Text = None
+    domain: Domain = None
+    selector: Domain = None
     scope: OptionalToken = None
     result: OptionalToken = None
     human_result: Text = None
 
 
 class SpfResult(_Model):
-    domain: Text = None
+    domain: Domain = None
     scope: OptionalToken = None
     result: OptionalToken = None
     human_result: Text = None

@@ -13,7 +13,8 @@ Names of quarantined objects (`object_name`). A source key is any text: a local 
 relative, with `..`), an S3 key (`a//b`, a backslash, a newline), of any length. Its name is the key
 with these characters percent-encoded as UTF-8 (`%XX`, upper-case hex):
 
-- `%` itself, `\\`, control characters (C0, DEL, C1), U+2028/U+2029 and lone surrogates;
+- `%` itself, `\\`, control characters (C0, DEL, C1), U+2028/U+2029, lone surrogates, and the
+  invisible characters that hide or reorder a listed name (bidi, zero-width, BOM, tags: `_ESCAPED`);
 - every `/` that does not stand between two non-empty parts (`/tmp/a` gives `%2Ftmp/a`, `a//b`
   gives `a%2F%2Fb`), so no part is empty and no name starts with `/`;
 - a `.` that starts a part (`..` gives `%2E.`, `.x` gives `%2Ex`), so no part is `.` or `..` and
@@ -56,7 +57,13 @@ NAME_MAX_BYTES = 255
 KEY_MAX_BYTES = 1024
 """An S3 key's limit in UTF-8 bytes."""
 _SHORTENED_TAG = "%-"
-_ESCAPED = re.compile(r"[%\\\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_ESCAPED = re.compile(
+    "[%\\\\\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb"
+    "\ud800-\udfff\U000e0000-\U000e007f]"
+)
+"""What a name never holds as it is: `%`, `\\`, controls (C0, DEL, C1), and the characters that hide or
+reorder text when a name is listed (bidi overrides and isolates, zero-width, BOM, tags), separators and
+lone surrogates."""
 _TOKEN = re.compile(r"%[0-9A-F]{2}|.", re.DOTALL)
 KEPT_ASIDE_PREFIX = "kept-aside/"
 TABLES = ("reports", "records")

@@ -6,7 +6,8 @@ and in file names, through `dmarc parse` (table and --json), `dmarc ingest` (sum
 `dmarc query` (table, csv, json), `dmarc lookup` and `dmarc export --csv`:
 
     table output    no character a terminal would obey reaches stdout or stderr; markup shows as text
-    CSV             cells that start like a formula get a leading quote, unless --raw
+    CSV             cells that start like a formula get a leading quote, and controls are shown
+                    escaped as in a table but tab, LF and CRLF, unless --raw (text exactly)
     JSON            one strict UTF-8 object per line that reads back to the same text
 """
 
@@ -34,6 +35,7 @@ import dmarc_cli.output
 from dmarc_cli.main import cli
 from dmarc_cli.output import csv_cell, json_line, safe_terminal, text_cell
 from tests.helpers import REPO
+from tests.support.payload_reports import csv_shown
 
 ANY_TEXT = st.text(st.characters(categories=["L", "M", "N", "P", "S", "Z", "Cc", "Cf", "Cs", "Co"]))
 """Any text, lone surrogates and controls included."""
@@ -225,8 +227,10 @@ def test_text_cell_is_the_one_conversion_of_values_to_text(value: object, text: 
         ("=1+1", "'=1+1", "=1+1"),
         ("  @A1", "'  @A1", "  @A1"),
         ("\t=1", "'\t=1", "\t=1"),
-        ("\r=1", "'\r=1", "\r=1"),
+        ("\r=1", "'\\r=1", "\r=1"),
         ("-1", "'-1", "-1"),
+        ("a\x1b[31mb\u202ec\x85", "a\\x1b[31mb\\u202ec\\x85", "a\x1b[31mb\u202ec\x85"),
+        ("a\nb\r\nc\td\re", "a\nb\r\nc\td\\re", "a\nb\r\nc\td\re"),
         (-1, "-1", "-1"),
         (decimal.Decimal("-1.5"), "-1.5", "-1.5"),
         ("a=1", "a=1", "a=1"),
@@ -380,11 +384,11 @@ def test_query_table_shows_report_text_and_never_obeys_it(store: Path, columns: 
         assert shown in flat, shown
 
 
-def test_query_csv_neutralises_formulas_and_keeps_the_rest_exactly(store: Path) -> None:
+def test_query_csv_neutralises_formulas_and_shows_controls_escaped_unless_raw(store: Path) -> None:
     result = dmarc("query", "--store", str(store), "--sql", REPORT_FIELDS, "--format", "csv")
     assert result.exit_code == 0, result.stderr
     rows = csv_rows(result.stdout)
-    expected = {("'" + payload) if is_formula(payload) else payload for payload in PAYLOADS.values()}
+    expected = {csv_shown(payload) for payload in PAYLOADS.values()}
     assert {row["report_id"] for row in rows} == {row["org_name"] for row in rows} == expected
     raw = dmarc("query", "--store", str(store), "--sql", REPORT_FIELDS, "--format", "csv", "--raw")
     assert {row["report_id"] for row in csv_rows(raw.stdout)} == set(PAYLOADS.values())
@@ -396,8 +400,8 @@ def test_query_csv_neutralises_every_formula_prefix_but_not_numbers(store: Path)
     assert (neutral.exit_code, raw.exit_code) == (0, 0), neutral.stderr + raw.stderr
     [row] = csv_rows(neutral.stdout)
     for column, value in PREFIXES.items():
-        header = "'" + column if is_formula(column) else column
-        wanted = "'" + value if is_formula(value) and column != "number" else value
+        header = csv_shown(column)
+        wanted = csv_shown(value) if column != "number" else value
         assert row[header] == wanted, column
     assert csv_rows(raw.stdout) == [PREFIXES]
 
@@ -440,7 +444,7 @@ def test_export_csv_neutralises_formulas_unless_raw(store: Path) -> None:
     neutral = dmarc("export", "--csv", "-", "--store", str(store))
     raw = dmarc("export", "--csv", "-", "--raw", "--store", str(store))
     assert (neutral.exit_code, raw.exit_code) == (0, 0), neutral.stderr + raw.stderr
-    expected = {("'" + payload) if is_formula(payload) else payload for payload in PAYLOADS.values()}
+    expected = {csv_shown(payload) for payload in PAYLOADS.values()}
     for column in ("report_id", "org_name"):
         assert {row[column] for row in csv_rows(neutral.stdout)} == expected, column
         assert {row[column] for row in csv_rows(raw.stdout)} == set(PAYLOADS.values()), column

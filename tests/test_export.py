@@ -237,7 +237,7 @@ def test_help_shows_examples_and_the_exit_codes() -> None:
         ("-1", "'-1"),
         ("@SUM(A1)", "'@SUM(A1)"),
         ("\t=1", "'\t=1"),
-        ("\r=1", "'\r=1"),
+        ("\r=1", "'\\r=1"),
         ("  =1", "'  =1"),
         ("a=1", "a=1"),
         ("example.com", "example.com"),

@@ -8,6 +8,7 @@ import json
 import re
 from typing import Any
 
+from dmarc_cli.output._controls import shown_escaped
 from dmarc_store.jsonable import jsonable
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -45,11 +46,19 @@ def neutralise(text: str) -> str:
 
 
 def csv_cell(value: Any, *, raw: bool = False) -> str:
-    """A value as a CSV field: ``text_cell``, lone surrogates (undecodable file names) as ``\\udcff``
-    so that the file stays UTF-8, and text neutralised unless ``raw``; numbers are never touched."""
+    """A value as a CSV field: ``text_cell``; numbers are never touched.
+
+    Unless ``raw``: text a spreadsheet would run as a formula gets a single quote in front (``neutralise``,
+    on the text as reported), then controls, escape sequences, bidi and invisible characters and lone
+    surrogates are shown escaped as in the terminal (``\\x1b``, ``\\u202e``), tabs and line ends (LF,
+    CRLF) kept: a CSV goes to a spreadsheet or to a terminal (``--csv -``) and neither should obey it.
+    With ``raw`` the text is exact but for lone surrogates (undecodable file names), as ``\\udcff``, so
+    that the file stays UTF-8."""
     text = text_cell(value)
-    if not text.isascii():
-        text = _SURROGATE.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
-    if raw or isinstance(value, int | float | decimal.Decimal):
+    if isinstance(value, int | float | decimal.Decimal):
         return text
-    return neutralise(text)
+    if raw:
+        return (
+            _SURROGATE.sub(lambda found: f"\\u{ord(found.group()):04x}", text) if not text.isascii() else text
+        )
+    return shown_escaped(neutralise(text), lines=True)

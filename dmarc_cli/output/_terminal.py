@@ -9,36 +9,20 @@ built from ``Text`` on a console with markup, emoji codes and highlighting off: 
 
 from __future__ import annotations
 
-import unicodedata
 from typing import TYPE_CHECKING, Any
 
 from dmarc_cli.output._cells import text_cell
+from dmarc_cli.output._controls import shown_escaped
 
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.text import Text
 
-_SHOWN_ESCAPED = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
-"""Controls, format characters (bidi, zero-width, BOM, tags), surrogates, line/paragraph separators."""
-_SHORT = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
-
 
 def safe_terminal(text: str) -> str:
-    """``text`` with every character a terminal would obey, or that hides or reorders text, escaped."""
-    if text.isprintable():  # printable excludes every category escaped here: the common case is free
-        return text
-    return "".join(_escape(char) if unicodedata.category(char) in _SHOWN_ESCAPED else char for char in text)
-
-
-def _escape(char: str) -> str:
-    code = ord(char)
-    if char in _SHORT:
-        return _SHORT[char]
-    if code <= 0xFF:
-        return f"\\x{code:02x}"
-    if code <= 0xFFFF:
-        return f"\\u{code:04x}"
-    return f"\\U{code:08x}"
+    """``text`` with every character a terminal would obey, or that hides or reorders text, escaped
+    (the rule of dmarc_cli.output._controls)."""
+    return shown_escaped(text)
 
 
 def terminal_console(*, stderr: bool = False) -> Console:

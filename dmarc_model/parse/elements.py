@@ -96,6 +96,8 @@ def _element_value(element: etree._Element, reader: _Reader | None, name: str = 
             value.setdefault(child_name, []).append(item)
         else:
             value[child_name] = item
+    if not value and name == "reason" and element.text and element.text.strip():
+        value["type"] = element.text.strip()  # <reason>sampled_out</reason>, as rspamd writes it
     return value
 
 

@@ -26,7 +26,14 @@ from dmarc_model.errors import (
     TooLarge,
 )
 from dmarc_model.models import Record, ReportHeader, TokenTally
+from dmarc_model.parse.bounds import (
+    MAX_BYTES_BEFORE_HEADER,
+    MAX_RECORDS_BEFORE_HEADER,
+    BoundedStream,
+    capped_warnings,
+)
 from dmarc_model.parse.elements import _element_value, _extension_text, _local
+from dmarc_model.parse.encoding import DocumentEncoding
 from dmarc_model.parse.validate import _describe, _RecordChecker
 from dmarc_model.unpack import Payload
 
@@ -38,6 +45,11 @@ _TOP_LEVEL = ("{*}report_metadata", "{*}policy_published", "{*}record", "{*}vers
 _OTHER_REPORT_ROOTS = {"report": "an ARF or other report document", "tlsrpt": "an SMTP TLS report"}
 _MAX_RECORDS = 2**31 - 1
 """`record_index` is an int32."""
+_ONCE = {
+    "report_metadata": "two <report_metadata>: which reporter, report id and dates hold is unclear",
+    "policy_published": "two <policy_published>: which policy the records were evaluated against is unclear",
+}
+"""Header parts a report has once; a second one before the records is refused (after them: a warning)."""
 
 
 class _Reader:
@@ -45,8 +57,10 @@ class _Reader:
 
     def __init__(self, payload: Payload) -> None:
         self.payload = payload
-        self.warnings: list[str] = []
+        self.encoding = DocumentEncoding.of(payload)  # shares its list: its steps are report warnings
+        self.warnings: list[str] = self.encoding.warnings
         self.recovering = False
+        self._broken = ""  # why the recovery pass was needed
         self._elements = self._top_level_elements()
         self._early_records: list[etree._Element] = []
         self._consumed = 0  # top-level elements already handed out, to skip after a restart
@@ -61,12 +75,18 @@ class _Reader:
                 self._early_records.append(element)  # kept for records(): the first ones, or misplaced
                 if "report_metadata" in parts and "policy_published" in parts:
                     break
+                self._check_early_records()
                 continue
+            if name in parts and name in _ONCE:
+                raise SchemaViolation(_ONCE[name], location=self.payload.location)
             if name == "extensions":
                 parts[name] = _extension_text(element)
                 self._extensions = canonical_extensions(element)
             else:
-                parts[name] = _element_value(element, self)
+                try:
+                    parts[name] = _element_value(element, self)
+                except UnicodeDecodeError:
+                    raise self._not_unicode() from None
         header = self._validate_header(parts)
         self.warnings.extend(header.value_warnings())
         self.content = ContentHash(header, self._extensions)
@@ -87,7 +107,10 @@ class _Reader:
                 continue
             if index > _MAX_RECORDS:
                 raise TooLarge(f"more than {_MAX_RECORDS} records", location=self.payload.location)
-            record = checker.check(element, index)
+            try:
+                record = checker.check(element, index)
+            except UnicodeDecodeError:
+                raise self._not_unicode() from None
             if record is not None:
                 tokens.add(record)
                 yield record
@@ -97,7 +120,9 @@ class _Reader:
         unknown = tokens.unknown()
         unknown.update(stream.header.unknown_tokens())
         late = [w for w in self.warnings if w not in stream.warnings]
-        late += [f"unknown {kind} value {value!r} kept as written" for kind, value in sorted(unknown)]
+        late += capped_warnings(
+            [f"unknown {kind} value {value!r} kept as written" for kind, value in sorted(unknown)]
+        )
         if index == 0:
             late.append("report has no <record> elements")
         stream.rejected_count = checker.rejected_count
@@ -110,10 +135,28 @@ class _Reader:
             late.append(f"{len(stream.rejected)} record(s) failed validation and were kept aside")
         stream.warnings.extend(late)
 
+    def _not_unicode(self) -> MalformedXml:
+        """lxml's recovery pass keeps a character reference to a lone surrogate (`&#xD800;`), which XML
+        forbids and no text can hold: reading it fails, and the document is malformed."""
+        return MalformedXml(
+            "a character reference to a lone surrogate (such as &#xD800;): not XML, and not text",
+            location=self.payload.location,
+        )
+
+    def _check_early_records(self) -> None:
+        """Records held for a header yet to come: MAX_RECORDS_BEFORE_HEADER, in MAX_BYTES_BEFORE_HEADER."""
+        read = self._stream.bytes_read if self._stream is not None else 0
+        if len(self._early_records) > MAX_RECORDS_BEFORE_HEADER or read > MAX_BYTES_BEFORE_HEADER:
+            raise TooLarge(
+                f"more than {MAX_RECORDS_BEFORE_HEADER} records or {MAX_BYTES_BEFORE_HEADER} bytes before"
+                " <report_metadata> and <policy_published>",
+                location=self.payload.location,
+            )
+
     def _validate_header(self, parts: dict[str, Any]) -> ReportHeader:
         missing = [name for name in ("report_metadata", "policy_published") if name not in parts]
         if missing and self.recovering:
-            raise MalformedXml(f"broken XML: {self.warnings[0]}", location=self.payload.location)
+            raise MalformedXml(f"broken XML: {self._broken}", location=self.payload.location)
         if missing:
             raise SchemaViolation(
                 f"<feedback> has no <{'> or <'.join(missing)}>", location=self.payload.location
@@ -122,7 +165,7 @@ class _Reader:
             return ReportHeader.model_validate({**parts, "xml_schema": self._schema})
         except ValidationError as error:
             if self.recovering:
-                detail = f"broken XML: {self.warnings[0]}; then {_describe(error)}"
+                detail = f"broken XML: {self._broken}; then {_describe(error)}"
                 raise MalformedXml(detail, location=self.payload.location) from None
             raise SchemaViolation(_describe(error), location=self.payload.location) from None
 
@@ -137,14 +180,17 @@ class _Reader:
                     raise MalformedXml(
                         f"unreadable even in recovery: {error}", location=self.payload.location
                     ) from None
-                self._restart_in_recovery(error)
+                self._restart_after(error)
                 continue
             self._consumed += 1
             yield element
 
-    def _restart_in_recovery(self, error: etree.XMLSyntaxError) -> None:
-        self.recovering = True
-        self.warnings.append(f"malformed XML recovered by lxml: {error.msg} (line {error.lineno})")
+    def _restart_after(self, error: etree.XMLSyntaxError) -> None:
+        """Read again from the start: in the next encoding worth trying (`encoding`), else in recovery."""
+        if not self.encoding.fall_back(error):
+            self.recovering = True
+            self._broken = f"malformed XML recovered by lxml: {error.msg} (line {error.lineno})"
+            self.warnings.append(self._broken)
         already = self._consumed
         self._consumed = 0
         self._elements = self._top_level_elements()
@@ -153,7 +199,7 @@ class _Reader:
             self._consumed += 1
 
     def _top_level_elements(self) -> Iterator[etree._Element]:
-        stream = self.payload.open()
+        stream = self._stream = BoundedStream(self.payload.open(), self.payload.location)
         try:
             context = etree.iterparse(
                 stream,
@@ -166,6 +212,7 @@ class _Reader:
                 remove_comments=True,
                 remove_pis=True,
                 recover=self.recovering,
+                encoding=self.encoding.override,
             )
             checked = False
             for _event, element in context:
@@ -174,6 +221,7 @@ class _Reader:
                     checked = True
                 parent = element.getparent()  # held, so lxml hands back this one proxy for the root each time
                 if parent is not None and parent.getparent() is None:
+                    stream.element_done()
                     yield element
             if not checked:
                 root = getattr(context, "root", None)
@@ -204,6 +252,7 @@ class _Reader:
         self._schema = "dmarc-2.0" if namespace == DMARC_2_NAMESPACE else "rfc7489"
 
     _schema = "rfc7489"
+    _stream: BoundedStream | None = None  # the one being read
 
 
 def _free(element: etree._Element) -> None:

@@ -9,28 +9,38 @@ from pydantic import ValidationError
 
 from dmarc_model.content import ContentHash, canonical_extensions
 from dmarc_model.models import INT64_MAX, Record, RejectedRecord
+from dmarc_model.parse.bounds import MAX_AUTH_RESULTS, MAX_RECORD_CHILDREN
 from dmarc_model.parse.elements import _element_value, _extension_text, _local
 
 MAX_KEPT_ASIDE = 10_000
 """Rejected records kept with their XML (about 15 MiB at most); past it they are counted, not kept, so
 a report of a million bad records costs no more memory than a good one. The input itself is kept whole
 in the record-error quarantine copy."""
+MAX_KEPT_ASIDE_CHARS = 16 * 1024 * 1024
+"""Characters of XML of the records kept aside, all together: a rejected record may be up to
+`bounds.MAX_ELEMENT_BYTES` (10k records of 10 kB domains are 100 MB). Once a record would pass it, that
+one and the later ones are counted, not kept."""
 
 
 class _RecordChecker:
     """Validates each <record> of one report, keeps its message total within int64, and hashes it."""
 
-    __slots__ = ("content", "message_total", "rejected", "rejected_count")
+    __slots__ = ("content", "kept_aside_chars", "message_total", "rejected", "rejected_count")
 
     def __init__(self, content: ContentHash, rejected: list[RejectedRecord]) -> None:
         self.content = content
         self.rejected = rejected
         self.rejected_count = 0
         self.message_total = 0
+        self.kept_aside_chars = 0
 
     def check(self, element: etree._Element, index: int) -> Record | None:
         """The record, or None once it is kept aside in `rejected` with its reason."""
         value = _element_value(element, None)
+        out_of_bounds = _out_of_bounds(element, value)
+        if out_of_bounds:
+            self._reject(element, index, out_of_bounds, value)
+            return None
         try:
             # Record.model_validate without its Python wrapper, whose argument checks we do not need
             record: Record = Record.__pydantic_validator__.validate_python(value)
@@ -49,9 +59,25 @@ class _RecordChecker:
 
     def _reject(self, element: etree._Element, index: int, reason: str, value: Any) -> None:
         self.rejected_count += 1
-        if len(self.rejected) < MAX_KEPT_ASIDE:
-            self.rejected.append(RejectedRecord(index=index, reason=reason, xml=_extension_text(element)))
+        if len(self.rejected) == self.rejected_count - 1 and len(self.rejected) < MAX_KEPT_ASIDE:
+            xml = _extension_text(element)
+            self.kept_aside_chars += len(xml)
+            if self.kept_aside_chars <= MAX_KEPT_ASIDE_CHARS:
+                self.rejected.append(RejectedRecord(index=index, reason=reason, xml=xml))
         self.content.add_rejected(value, _extensions(element) if "extensions" in value else None)
+
+
+def _out_of_bounds(element: etree._Element, value: dict[str, Any]) -> str:
+    """Why a record is past a bound of `bounds` ('' if it is not)."""
+    children = len(element)
+    if children > MAX_RECORD_CHILDREN:
+        return f"record: {children} child elements, more than {MAX_RECORD_CHILDREN}"
+    auth_results = value.get("auth_results")
+    if isinstance(auth_results, dict):
+        results = sum(len(auth_results.get(kind) or ()) for kind in ("dkim", "spf"))
+        if results > MAX_AUTH_RESULTS:
+            return f"auth_results: {results} <dkim> and <spf> results, more than {MAX_AUTH_RESULTS}"
+    return ""
 
 
 def _extensions(record: etree._Element) -> str | None:

@@ -1,8 +1,12 @@
 """gzip and zip, streamed: a gzip of any number of members (trailing bytes tolerated), every zip member.
 
 Both count what they inflate against the budget and refuse a layer that expands more than
-`Limits.max_compression_ratio` times; zip members with unsafe names, encryption or an unknown
-compression method are refused one by one.
+`Limits.max_compression_ratio` times; zip members with unsafe names, encryption (ZipCrypto, AES, strong
+encryption), patched data or a compression method other than stored and deflated are refused one by one
+(`unsupported-archive`), and the other members still read. bzip2 and lzma are refused although Python
+could read them: no reporter sends them, and an lzma member sets its own dictionary size (up to 4 GiB),
+which liblzma allocates before the first byte comes out. Zip64 archives and member names in any
+encoding are read (`zipnames`); an archive with no files is `empty`.
 """
 
 from __future__ import annotations
@@ -14,13 +18,33 @@ import zlib
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
-from dmarc_model.errors import ArchiveBomb, CorruptArchive, UnsupportedArchive
+from dmarc_model.errors import ArchiveBomb, CorruptArchive, EmptyInput, UnsupportedArchive
 from dmarc_model.limits import MIB
 from dmarc_model.unpack import layers, zipnames
 from dmarc_model.unpack.caps import _Budget
 from dmarc_model.unpack.payload import Found
 
 _CHUNK = 64 * 1024
+_READ_METHODS = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED})
+_AES = 99
+_ENCRYPTED, _PATCHED, _STRONG_ENCRYPTION, _UTF8_NAME = 0x1, 0x20, 0x40, 0x800
+_METHOD_NAMES = {
+    **dict.fromkeys(range(1, 6), "shrunk or reduced"),
+    6: "imploded",
+    9: "deflate64",
+    10: "old terse",
+    12: "bzip2",
+    14: "lzma",
+    18: "terse",
+    19: "lz77",
+    20: "zstd",
+    93: "zstd",
+    94: "mp3",
+    95: "xz",
+    96: "jpeg",
+    97: "wavpack",
+    98: "ppmd",
+}
 
 
 # --- gzip -------------------------------------------------------------------------------------------
@@ -149,21 +173,24 @@ def _seekable_bytes(opener: Callable[[], BinaryIO]) -> BinaryIO:
 
 def _open_zip(opener: Callable[[], BinaryIO], location: str) -> zipfile.ZipFile:
     """The archive; one whose member names are flagged UTF-8 but are not is read with those names
-    unflagged and shown readable (`zipnames`), rather than refused whole."""
+    unflagged and shown readable (`zipnames`), rather than refused whole; unflagged names that are
+    UTF-8 are shown as UTF-8."""
     stream = _seekable_bytes(opener)
+    unflagged: set[int] = set()
     try:
         try:
-            return zipfile.ZipFile(stream)
+            archive = zipfile.ZipFile(stream)
         except UnicodeDecodeError:
             stream.seek(0)
             data, unflagged = zipnames.unflag_false_utf8(stream.read())
             archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
         raise CorruptArchive(f"not a readable zip archive: {error}", location=location) from None
-    members = archive.infolist()
-    for index in unflagged:
-        if index < len(members):
-            members[index].filename = zipnames.readable_name(members[index].orig_filename)
+    for index, member in enumerate(archive.infolist()):
+        if index in unflagged:
+            member.filename = zipnames.readable_name(member.orig_filename)
+        elif not member.flag_bits & _UTF8_NAME:
+            member.filename = zipnames.unflagged_name(member.filename)
     return archive
 
 
@@ -172,9 +199,11 @@ def _walk_zip(opener: Callable[[], BinaryIO], location: str, depth: int, budget:
     members = archive.infolist()
     if len(members) > budget.limits.max_archive_members:
         raise ArchiveBomb(f"zip holds {len(members)} members, more than {budget.limits.max_archive_members}")
+    if all(_not_a_file(member) for member in members):
+        yield EmptyInput("zip archive holds no files", location=location)
     for index, member in enumerate(members):
         member_location = f"{location} > zip[{index}]:{member.filename}"
-        if member.filename.endswith("/"):
+        if _not_a_file(member):
             continue
         refusal = _unsafe_member(member)
         if refusal:
@@ -185,19 +214,36 @@ def _walk_zip(opener: Callable[[], BinaryIO], location: str, depth: int, budget:
         )
 
 
+def _not_a_file(member: zipfile.ZipInfo) -> bool:
+    """A directory entry, or the file-system metadata macOS's Archive Utility adds under `__MACOSX/`
+    (AppleDouble `._<name>` files): neither is a document of the sender's."""
+    return member.filename.endswith("/") or member.filename.replace("\\", "/").startswith("__MACOSX/")
+
+
 def _unsafe_member(member: zipfile.ZipInfo) -> str:
+    """Why a member is not read ('' to read it): its name, or how its data is stored."""
     parts = member.filename.replace("\\", "/").split("/")
     if member.filename.startswith(("/", "\\")) or ".." in parts or re.match(r"^[A-Za-z]:", member.filename):
         return f"unsafe member name {member.filename!r} (absolute or climbing out with ..)"
-    if member.flag_bits & 0x1:
-        return "member is encrypted"
-    if member.compress_type not in (
-        zipfile.ZIP_STORED,
-        zipfile.ZIP_DEFLATED,
-        zipfile.ZIP_BZIP2,
-        zipfile.ZIP_LZMA,
-    ):
-        return f"unsupported zip compression method {member.compress_type}"
+    return _unread_data(member)
+
+
+def _unread_data(member: zipfile.ZipInfo) -> str:
+    """Why a member's data is not read: encrypted, patched, or a method other than stored and deflated."""
+    if member.flag_bits & _STRONG_ENCRYPTION:
+        return "member is encrypted (strong encryption)"
+    if member.compress_type == _AES:  # WinZip AE-1/AE-2, with or without the encryption flag
+        return "member is encrypted (AES)"
+    if member.flag_bits & _ENCRYPTED:
+        return "member is encrypted (ZipCrypto)"
+    if member.flag_bits & _PATCHED:
+        return "member is compressed patched data"
+    if member.compress_type not in _READ_METHODS:
+        method = member.compress_type
+        return (
+            f"zip compression method {method} ({_METHOD_NAMES.get(method, 'unknown')}) is not supported:"
+            " only stored and deflated members are read"
+        )
     return ""
 
 
@@ -207,7 +253,9 @@ def _member_opener(
     def open_member() -> BinaryIO:
         try:
             raw = archive.open(member)
-        except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError, ValueError) as error:
+        except NotImplementedError as error:  # a feature zipfile lacks, should one pass `_unread_data`
+            raise UnsupportedArchive(f"zip member cannot be read: {error}", location=location) from None
+        except (zipfile.BadZipFile, RuntimeError, OSError, ValueError) as error:
             raise CorruptArchive(f"zip member cannot be opened: {error}", location=location) from None
         counted = _Counted(raw, member.compress_size, location, budget)  # type: ignore[arg-type]
         return io.BufferedReader(counted, buffer_size=_CHUNK)

@@ -18,7 +18,7 @@ from dmarc_model.errors import ArchiveBomb, MalformedMime, NotAggregate, NotARep
 from dmarc_model.unpack import layers
 from dmarc_model.unpack.caps import _Budget
 from dmarc_model.unpack.payload import Found, _bytes_opener
-from dmarc_model.unpack.sniff import SNIFF_BYTES, sniff
+from dmarc_model.unpack.sniff import SNIFF_BYTES, UTF8_BOM, sniff
 
 _FEEDBACK_TAG = re.compile(rb"<([\w.-]+:)?feedback[\s>]")
 
@@ -30,7 +30,7 @@ def _walk_email(
         raw = stream.read()
     budget.charge(0, location)
     try:
-        message = email.message_from_bytes(raw)
+        message = email.message_from_bytes(_without_preamble(raw))
     except Exception as error:
         raise MalformedMime(f"cannot be read as an email: {error}", location=location) from None
     del raw
@@ -42,6 +42,11 @@ def _walk_email(
     if not found_any:
         subject = str(message.get("Subject", "")).strip()
         yield NotAReport(f"email without a report attachment (subject {subject!r})", location=location)
+
+
+def _without_preamble(raw: bytes) -> bytes:
+    """The mail from its first header: a saved mail may start with a UTF-8 BOM or blank lines."""
+    return raw.removeprefix(UTF8_BOM).lstrip(b" \t\r\n")
 
 
 def _walk_message(
@@ -122,8 +127,10 @@ def _walk_leaf(part: email.message.Message, location: str, depth: int, budget: _
     budget.charge(len(body), location)
     is_attachment = part.get_filename() is not None or part.get_content_disposition() == "attachment"
     head = body[:SNIFF_BYTES]
-    if not is_attachment and content_type.startswith("text/") and not _FEEDBACK_TAG.search(head):
+    kind = sniff(head)
+    is_text = content_type.startswith("text/") and kind not in ("gzip", "zip")  # the bytes decide
+    if not is_attachment and is_text and not _FEEDBACK_TAG.search(head):
         return  # the human-readable body of a report mail (text or HTML): not a report, nothing to keep
-    if not is_attachment and sniff(head) in ("empty", "unknown"):
+    if not is_attachment and kind in ("empty", "unknown"):
         return
     yield from layers._walk(_bytes_opener(body), location, depth + 1, budget)

@@ -6,7 +6,8 @@ import re
 
 SNIFF_BYTES = 4096
 _HEADER_LINE = re.compile(rb"^(From |[!-9;-~]{1,76}:[ \t]?)")
-_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
+UTF8_BOM = b"\xef\xbb\xbf"
+_BOMS = (UTF8_BOM, b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
 
 
 def sniff(head: bytes) -> str:
@@ -16,16 +17,23 @@ def sniff(head: bytes) -> str:
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")):
         return "zip"
     text = head
+    if text.startswith(UTF8_BOM) and _starts_with_a_header(text[len(UTF8_BOM) :]):
+        return "email"  # a mail saved by a Windows tool: a UTF-8 BOM before its first header
     for bom in _BOMS:
         if text.startswith(bom):
             return "xml"
     text = text.lstrip(b" \t\r\n")
     if not text:
         return "empty"
-    if text.startswith((b"<", b"\x00<")):
+    if text.startswith((b"<", b"\x00<", b"\x00\x00\x00<")):  # UTF-8 and the like, UTF-16BE, UTF-32BE
         return "xml"
     if text.startswith((b"{", b"[")):
         return "json"
     if _HEADER_LINE.match(text):
         return "email"
     return "unknown"
+
+
+def _starts_with_a_header(text: bytes) -> bool:
+    """A mail header line, not XML (`<d:feedback` would pass the header pattern)."""
+    return not text.startswith(b"<") and _HEADER_LINE.match(text) is not None

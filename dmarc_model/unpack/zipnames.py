@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import struct
 
-__all__ = ["readable_name", "unflag_false_utf8"]
+__all__ = ["readable_name", "unflag_false_utf8", "unflagged_name"]
 
 _UTF8_FLAG = 0x800
 _END = b"PK\x05\x06"
@@ -28,6 +28,17 @@ _LONGEST_COMMENT = 0xFFFF
 def readable_name(cp437_name: str) -> str:
     """The name of an entry whose false flag was cleared (read by zipfile as cp437), as UTF-8."""
     return cp437_name.encode("cp437").decode("utf-8", "replace")
+
+
+def unflagged_name(cp437_name: str) -> str:
+    """A name without the UTF-8 flag, as zipfile read it (CP437), or as UTF-8 when its bytes are UTF-8:
+    7-Zip, macOS and Windows write UTF-8 names unflagged, and CP437 text is rarely valid UTF-8."""
+    if cp437_name.isascii():
+        return cp437_name
+    try:
+        return cp437_name.encode("cp437").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):  # not CP437 (metadata_encoding), or not UTF-8
+        return cp437_name
 
 
 def unflag_false_utf8(archive: bytes) -> tuple[bytes, set[int]]:
