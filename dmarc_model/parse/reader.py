@@ -195,7 +195,16 @@ class _Reader:
         self._consumed = 0
         self._elements = self._top_level_elements()
         for _ in range(already):  # hand out only what the strict pass did not
-            next(self._elements, None)
+            try:
+                next(self._elements, None)
+            except etree.XMLSyntaxError as again:  # this reading fails before it catches up too
+                if self.recovering:
+                    raise MalformedXml(
+                        f"unreadable even in recovery: {again}", location=self.payload.location
+                    ) from None
+                self._consumed = already
+                self._restart_after(again)
+                return
             self._consumed += 1
 
     def _top_level_elements(self) -> Iterator[etree._Element]:

@@ -103,7 +103,10 @@ class _Inflater(io.RawIOBase):
         self._consumed += len(rest) - len(self._inflate.unused_data)
         if rest.startswith(b"\x1f\x8b"):
             self._inflate = zlib.decompressobj(wbits=31)
-            self._pending = self._inflate.decompress(rest, _CHUNK)
+            try:
+                self._pending = self._inflate.decompress(rest, _CHUNK)
+            except zlib.error as error:
+                raise CorruptArchive(f"gzip member is damaged: {error}", location=self._location) from None
             self._account(len(self._pending))
             return
         self.trailing_garbage = bool(rest.strip(b"\x00"))
