@@ -23,7 +23,8 @@ process whose own peak RSS comes from `os.wait4` on it:
             inside the 300 s timeout and under 512 MiB, and the report stored within the 5 receives.
 
 After the ingest the stored totals are checked against make_report's `--summary`: the message total from
-DuckDB over the store's Parquet (`dmarc query --sql`), or from the record items in moto. OK or WRONG.
+DuckDB over the store's Parquet (`dmarc query --sql`); on moto, from the records Parquet on S3, with the
+table's item count (every record item and META) and META's status. OK or WRONG.
 
 A report whose XML is over DMARC_MAX_DECOMPRESSED_BYTES (1 GiB: about 1.4M records here) is refused as
 `too-large` with the defaults; the script shows that refusal, then measures with the cap raised above the
@@ -354,7 +355,8 @@ def bench_moto(report: Report, floor: Run | None, timeout: float, results: dict[
             sys.stdout.flush()
             if not run.ok or child.get("outcome") != "deferred":
                 break
-        stored = _stored_totals(endpoint, invocations[-1]["child"].get("report_key"))
+        keys = [invocation["child"].get("report_key") for invocation in invocations]
+        stored = _totals_in_a_child(endpoint, next((key for key in keys if key), None), Path(folder))
         server_mib = server.memory_info().rss / MIB
     results["moto"] = {"invocations": invocations, "stored": stored, "moto_server_rss_mib": server_mib}
     _moto_verdicts(report, invocations, stored, server_mib)
@@ -366,7 +368,11 @@ def _moto_verdicts(
     children = [invocation["child"] for invocation in invocations if invocation["child"]]
     done = bool(children) and children[-1]["outcome"] == "stored"
     totals = totals_check(stored["records"], stored["messages"], report)
-    print(f"{NOTE}stored totals: {totals}; META {stored['status']}")
+    items = "OK" if stored["items"] == report.records + 1 else "WRONG"
+    print(
+        f"{NOTE}stored totals, records Parquet: {totals}; DynamoDB items {stored['items']:,}"
+        f" (the record items and META: {items}); META {stored['status']}"
+    )
     if children:
         last = children[-1]
         mean = last["record_bytes"] / max(last["record_items"], 1)
@@ -385,40 +391,49 @@ def _moto_verdicts(
     )
     print(
         f"{NOTE}target: each invocation inside the {LAMBDA_TIMEOUT_SECONDS} s timeout (emulated, at most"
-        f" {slowest:.0f} s) and the report stored in {len(children)} of the queue's {MAX_INVOCATIONS}"
+        f" {slowest:.0f} s) and the report stored in {len(invocations)} of the queue's {MAX_INVOCATIONS}"
         f" receives: {verdict(done and slowest <= LAMBDA_TIMEOUT_SECONDS)}\n"
     )
 
 
+def _totals_in_a_child(endpoint: str, report_key: str | None, folder: Path) -> dict[str, Any]:
+    """`_stored_totals` in a process of its own: this one stays small, so the processes it starts next
+    do not begin with its memory (a fork counts the parent's pages in the child's peak RSS)."""
+    out = folder / "totals.json"
+    command = [str(PYTHON), __file__, "--totals-child", endpoint, report_key or "", str(out)]
+    subprocess.run(command, check=True, timeout=3600, env=clean_env(None) | {"AWS_ENDPOINT_URL": endpoint})
+    totals: dict[str, Any] = json.loads(out.read_text())
+    return totals
+
+
 def _stored_totals(endpoint: str, report_key: str | None) -> dict[str, Any]:
-    """Record items and messages under the report's record keys, and META's status, read from moto."""
+    """What moto holds of the report: the records Parquet's rows and message total, the table's item
+    count (record items and META: moto's Query reads its whole table per page, too slow to sum 1M
+    items) and META's status."""
     import boto3
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
 
-    from dmarc_store.backends.dynamo_items import record_pks, report_pk
-    from tests.aws_support import REGION, TABLE
+    from dmarc_store.backends.dynamo_items import report_pk
+    from tests.aws_support import BUCKET, REGION, TABLE
 
-    totals: dict[str, Any] = {"records": 0, "messages": 0, "status": "none"}
+    totals: dict[str, Any] = {"records": 0, "messages": 0, "items": 0, "status": "none"}
     if not report_key:
         return totals
-    client = boto3.client(
-        "dynamodb",
-        region_name=REGION,
-        endpoint_url=endpoint,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    meta = client.get_item(TableName=TABLE, Key={"PK": {"S": report_pk(report_key)}, "SK": {"S": "META"}})
+    options = {"region_name": REGION, "endpoint_url": endpoint, "aws_access_key_id": "testing"}
+    options["aws_secret_access_key"] = "testing"
+    dynamodb, s3 = boto3.client("dynamodb", **options), boto3.client("s3", **options)
+    meta = dynamodb.get_item(TableName=TABLE, Key={"PK": {"S": report_pk(report_key)}, "SK": {"S": "META"}})
     totals["status"] = meta.get("Item", {}).get("status", {}).get("S", "none")
-    for pk in record_pks(report_key):
-        pages = client.get_paginator("query").paginate(
-            TableName=TABLE,
-            KeyConditionExpression="PK = :pk",
-            ExpressionAttributeValues={":pk": {"S": pk}},
-            ProjectionExpression="message_count",
-        )
-        for page in pages:
-            totals["records"] += len(page["Items"])
-            totals["messages"] += sum(int(item["message_count"]["N"]) for item in page["Items"])
+    totals["items"] = dynamodb.describe_table(TableName=TABLE)["Table"]["ItemCount"]
+    listed = s3.list_objects_v2(Bucket=BUCKET, Prefix="parquet/records/")
+    (key,) = (entry["Key"] for entry in listed.get("Contents", []) if report_key in entry["Key"])
+    with tempfile.TemporaryFile() as file:
+        s3.download_fileobj(BUCKET, key, file)
+        file.seek(0)
+        table = pq.read_table(file, columns=["message_count"])
+    totals["records"] = table.num_rows
+    totals["messages"] = int(pc.sum(table.column("message_count")).as_py())
     return totals
 
 
@@ -514,7 +529,10 @@ def lambda_child(report: Path, result_file: Path, number: int) -> None:
     if number == 1:
         _set_up_world(report, sqs)
     url = sqs.get_queue_url(QueueName=QUEUE)["QueueUrl"]
-    (message,) = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=5)["Messages"]
+    received = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=5).get("Messages", [])
+    if not received:
+        raise SystemExit("the queue has no visible message: the last one was not made visible again")
+    (message,) = received
     event = _event(message, sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"]))
     from handlers import ingest
 
@@ -525,8 +543,8 @@ def lambda_child(report: Path, result_file: Path, number: int) -> None:
     try:
         response = ingest.handler(event, EmulatedContext(clock))
         outcome = "failed" if response["batchItemFailures"] else "stored"
-    except BatchProcessingError:
-        outcome = "deferred" if sqs.receive_message(QueueUrl=url).get("Messages") else "failed"
+    except BatchProcessingError:  # the message failed: deferred if its report is PENDING with progress
+        outcome = "deferred" if _progress(found.get("report_key")) else "failed"
     figures = model.figures() | {
         "outcome": outcome,
         "emulated_seconds": clock.elapsed(),
@@ -535,6 +553,22 @@ def lambda_child(report: Path, result_file: Path, number: int) -> None:
         "report_key": found.get("report_key"),
     }
     result_file.write_text(json.dumps(figures))
+
+
+def _progress(report_key: str | None) -> int:
+    """The record items META says an attempt wrote (0: none, or no report claimed)."""
+    import boto3
+
+    from dmarc_store.backends.dynamo_items import report_pk
+    from tests.aws_support import REGION, TABLE
+
+    if not report_key:
+        return 0
+    key = {"PK": {"S": report_pk(report_key)}, "SK": {"S": "META"}}
+    item = boto3.client("dynamodb", region_name=REGION).get_item(TableName=TABLE, Key=key).get("Item", {})
+    return (
+        int(item.get("items_written", {}).get("N", 0)) if item.get("status", {}).get("S") == "PENDING" else 0
+    )
 
 
 def _set_up_world(report: Path, sqs: Any) -> None:
@@ -580,10 +614,15 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=REPO / ".benchmarks-data" / "big")
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
     parser.add_argument("--lambda-child", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--totals-child", nargs=3, help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.lambda_child:
         report, result_file, number = options.lambda_child
         lambda_child(Path(report), Path(result_file), int(number))
+        return
+    if options.totals_child:
+        endpoint, report_key, out = options.totals_child
+        Path(out).write_text(json.dumps(_stored_totals(endpoint, report_key or None)))
         return
     if not DMARC.exists():
         raise SystemExit(f"{DMARC} is missing: run `make venv` first")

@@ -1,4 +1,4 @@
-"""README.md documents every command of `dmarc` and every option of every command.
+"""README.md documents every command of `dmarc`, every option of every command, and every setting.
 
 A command counts as documented when the README says ``dmarc <name>``; an option when its long name
 (``--days``) appears as a word of its own. A new command or option fails here until the README
@@ -65,3 +65,21 @@ def test_the_check_would_see_a_missing_option() -> None:
     assert mentioned("--days", "dmarc report --html r.html --days 30")
     assert not mentioned("--day", "dmarc report --days 30")
     assert not mentioned("--store", "--store-dir only")
+
+
+def _settings_table() -> dict[str, str]:
+    """README's Settings table: variable -> the default it gives."""
+    section = README.read_text(encoding="utf-8").split("## Settings", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `(DMARC_[A-Z_]+)` \| ([^|]+) \|", section, flags=re.MULTILINE)
+    return {name: default.strip() for name, default in rows}
+
+
+def test_the_readme_lists_every_setting_with_the_default_the_code_has() -> None:
+    from dmarc_store.settings import Settings
+
+    table = _settings_table()
+    fields = {f"DMARC_{name.upper()}": field for name, field in Settings.model_fields.items()}
+    assert sorted(table) == sorted(fields), "README's Settings table and dmarc_store/settings.py differ"
+    for name, field in fields.items():
+        if field.default is not None:
+            assert table[name] == f"`{field.default}`", f"{name}: README says {table[name]}"
