@@ -10,6 +10,8 @@ Each shape stretches one dimension of a document that a size cap on the bytes do
     long-domains    10k records, each with a 10 kB <header_from>
     auth-results    a million <dkim> results in one record
     warnings        100k records, each with its own unknown disposition value
+    broken-dense    broken XML just under 2 MiB, recovered whole: 240 records of 2,000 empty elements each
+    broken-large    100k records after an unescaped '<' in the header: too big to recover whole
 
 Every shape is written to a file, then `dmarc parse --json FILE` runs in a fresh process whose own peak
 RSS comes from `os.wait4` (as `bench_big_report.measure` does). The baseline is a normal report (its
@@ -27,6 +29,7 @@ Not a test: nothing here fails a build. The files go into the gitignored `.bench
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import subprocess
@@ -110,6 +113,16 @@ def warnings() -> Iterator[bytes]:
     return _document(_record(n, disposition=b"odd%d" % n) for n in range(100_000))
 
 
+def broken_dense() -> Iterator[bytes]:
+    extra = b"<x/>" * 2_000
+    broken = _record(0, domain=b"a<b.example")
+    return _document(itertools.chain([broken], (_record(n, extra=extra) for n in range(1, 240))))
+
+
+def broken_large() -> Iterator[bytes]:
+    return _document(_record(n, domain=b"a<b.example" if n == 0 else b"example.com") for n in range(100_000))
+
+
 SHAPES: dict[str, Callable[[], Iterator[bytes]]] = {
     "attributes": attributes,
     "children": children,
@@ -119,6 +132,8 @@ SHAPES: dict[str, Callable[[], Iterator[bytes]]] = {
     "long-domains": long_domains,
     "auth-results": auth_results,
     "warnings": warnings,
+    "broken-dense": broken_dense,
+    "broken-large": broken_large,
 }
 
 

@@ -8,7 +8,7 @@ Every number is range-checked against the type it is stored as, so no value that
 later on its way into a typed column (Parquet, Arrow, DynamoDB numbers):
 
     value                  stored as            accepted                         otherwise
-    <count>                int64 message_count  0 .. 2**63-1                     the record is kept aside
+    <count>                int64 message_count  0 .. 2**32-1                     the record is kept aside
     <begin>, <end>         timestamp(ms)        finite seconds, 1970 .. 9999     schema-violation (the header)
     <pct>                  int32 published_pct  a whole number 0 .. 100          null, with a warning
     begin after end        (both stored)        kept                             a warning
@@ -19,8 +19,9 @@ A `pct` outside RFC 7489's 0..100 (or not a number) is no reason to lose a repor
 storing it would put a meaningless number into the policy columns: it is stored as null, and what was
 written is kept in `pct_as_written` and named in the report's warnings. Dates outside 1970..9999 are
 not a moment Python, Parquet and Athena all hold, and the date is the report's identity: refused. The
-parser also keeps a report's message total within int64 (`INT64_MAX`): the record that would carry
-it past is kept aside.
+parser keeps a report's total within int64 (`INT64_MAX`: the record carrying it past is kept aside);
+the count cap (`MAX_MESSAGE_COUNT`, 50,000 a second for a day from one address) keeps the views' sums
+within Athena's bigint, which fails past 2**63 - 1: that takes 2**31 records at the cap.
 """
 
 from __future__ import annotations
@@ -44,8 +45,9 @@ from pydantic import (
     model_validator,
 )
 
-INT64_MAX = 2**63 - 1
-"""The largest count (and message total) the int64 columns hold."""
+INT64_MAX = 2**63 - 1  # the largest message total the int64 columns hold
+MAX_MESSAGE_COUNT = 2**32 - 1
+"""The largest <count> of one record: sums over up to 2**31 records of it still fit int64."""
 FIRST_SECOND = 0
 LAST_SECOND = int(datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp())
 """The dates accepted, in epoch seconds: 1970-01-01T00:00:00Z .. 9999-12-31T23:59:59Z."""
@@ -223,7 +225,7 @@ class PolicyEvaluated(_Model):
 
 class Row(_Model):
     source_ip: IpAddress
-    count: int = Field(ge=0, le=INT64_MAX)
+    count: int = Field(ge=0, le=MAX_MESSAGE_COUNT)
     policy_evaluated: PolicyEvaluated
 
 

@@ -322,22 +322,6 @@ RSPAMD = _GH + "rspamd/rspamd/issues/"
 TA_DMARC_14 = _GH + "jorritfolmer/TA-dmarc/issues/14"
 NO_THREAD = ""
 
-PUSH_PARSER_RECOVERY = (
-    "dmarc_model/parse/reader.py, _Reader._top_level_elements: the recovery pass re-reads with "
-    "etree.iterparse(recover=True), whose push parser (libxml2 2.14) ends the document at this fatal "
-    "error, so only <report_metadata> is seen and the header lacks <policy_published> (malformed-xml); "
-    "a whole-document recovering parse (etree.fromstring(..., XMLParser(recover=True))) reads it all"
-)
-NO_ROOT_AFTER_RECOVERY = (
-    "dmarc_model/parse/reader.py, _Reader._check_document: when the strict pass failed and the recovery "
-    "pass finds no root, it raises NotAReport('XML document has no elements'); the strict pass already "
-    "proved the bytes are broken XML, so the reason should be malformed-xml"
-)
-FEEDBACK_INSIDE_A_WRAPPER = (
-    "dmarc_model/parse/reader.py, _Reader._check_document and _top_level_elements: only a <feedback> "
-    "document root and its direct children are read; a <feedback> inside another root (here the unclosed "
-    "<xs:schema> that recovery closes at the end) is refused as not-a-report instead of read"
-)
 BYTES_AND_DECLARATIONS = (
     Quirk(
         "utf8-bom",
@@ -403,7 +387,6 @@ BYTES_AND_DECLARATIONS = (
         "a literal '<>' inside <email>",
         lambda: xml(meta=metadata(email="<email>dmarc<>@example.net</email>")),
         accept(),
-        xfail=PUSH_PARSER_RECOVERY,
     ),
     Quirk(
         "stray-quote-after-declaration",
@@ -412,7 +395,6 @@ BYTES_AND_DECLARATIONS = (
         "a lone '\"' between the declaration and <feedback>",
         lambda: xml(declaration='<?xml version="1.0"?>"\n'),
         refuse("malformed-xml"),
-        xfail=NO_ROOT_AFTER_RECOVERY,
     ),
     Quirk(
         "unclosed-xsd-schema-wrapper",
@@ -421,7 +403,6 @@ BYTES_AND_DECLARATIONS = (
         "an XSD <xs:schema ...> start tag, never closed, wraps <feedback>",
         xsd_schema_wrapper,
         accept(),
-        xfail=FEEDBACK_INSIDE_A_WRAPPER,
     ),
     Quirk(
         "broken-report-id-end-tag",

@@ -14,6 +14,8 @@ import pytest
 
 from dmarc_model.digest import ReportDigest, digest_input
 from dmarc_model.errors import InputRefused
+from dmarc_model.models import MAX_MESSAGE_COUNT
+from dmarc_model.parse import validate
 from dmarc_model.prepare import PreparedReport, prepare_report
 from dmarc_model.rows import reports_table
 from dmarc_model.unpack import Payload, unpack
@@ -55,11 +57,13 @@ def _digest(xml: bytes) -> ReportDigest:
     return found
 
 
-# --- record counts: int64 message_count ---------------------------------------------------------------
+# --- record counts: int64 message_count, capped at 2**32 - 1 --------------------------------------------
 
 
-@pytest.mark.parametrize("count", [str(INT64_MAX + 1), str(10**30), "-1"])
-def test_a_count_that_does_not_fit_int64_is_kept_aside_and_the_report_stands(count: str) -> None:
+@pytest.mark.parametrize(
+    "count", [str(MAX_MESSAGE_COUNT + 1), str(INT64_MAX), str(INT64_MAX + 1), str(10**30), "-1"]
+)
+def test_a_count_past_the_cap_is_kept_aside_and_the_report_stands(count: str) -> None:
     prepared = _prepared(_counts("5", count))
     assert prepared.records.column("message_count").to_pylist() == [5]
     (rejected,) = prepared.rejected
@@ -68,19 +72,28 @@ def test_a_count_that_does_not_fit_int64_is_kept_aside_and_the_report_stands(cou
     assert prepared.report["message_total"] == 5
 
 
-def test_the_largest_int64_count_is_stored() -> None:
-    prepared = _prepared(_counts(str(INT64_MAX)))
-    assert prepared.records.column("message_count").to_pylist() == [INT64_MAX]
+def test_the_largest_count_is_stored() -> None:
+    prepared = _prepared(_counts(str(MAX_MESSAGE_COUNT), str(MAX_MESSAGE_COUNT)))
+    assert prepared.records.column("message_count").to_pylist() == [MAX_MESSAGE_COUNT] * 2
     assert prepared.rejected == []
+    assert prepared.report["message_total"] == 2 * MAX_MESSAGE_COUNT
 
 
-def test_a_record_that_would_carry_the_message_total_past_int64_is_kept_aside() -> None:
-    prepared = _prepared(_counts(str(INT64_MAX), "1", "0"))
-    assert prepared.records.column("message_count").to_pylist() == [INT64_MAX, 0]
+def test_the_cap_leaves_room_for_2_to_the_31_records_in_one_int64_sum() -> None:
+    assert MAX_MESSAGE_COUNT * 2**31 <= INT64_MAX
+
+
+def test_a_record_that_would_carry_the_message_total_past_int64_is_kept_aside(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Out of reach at the real cap (2**31 records), so the limit is lowered to show the rule."""
+    monkeypatch.setattr(validate, "INT64_MAX", 10)
+    prepared = _prepared(_counts("8", "5", "2"))
+    assert prepared.records.column("message_count").to_pylist() == [8, 2]
     (rejected,) = prepared.rejected
     assert rejected.index == 1
     assert "message total" in rejected.reason
-    assert prepared.report["message_total"] == INT64_MAX
+    assert prepared.report["message_total"] == 10
 
 
 # --- dates: timestamp(ms) date_range_begin / date_range_end ------------------------------------------

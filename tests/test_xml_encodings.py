@@ -110,6 +110,41 @@ def test_declared_legacy_encoding_reads_the_org_name_right(encoding: str, org: s
         assert result.report["warnings"] == []
 
 
+@pytest.mark.parametrize(
+    ("encoding", "org"),
+    [
+        ("ISO-8859-1", "Société Générale"),
+        ("windows-1252", "Société – “quoted” €"),
+        ("KOI8-R", "Яндекс"),
+        ("ISO-8859-2", "Wirtualna Polska - Łódź"),
+        ("latin1", "Ünïcödé"),
+    ],
+)
+def test_a_legacy_declaration_over_utf8_bytes_is_read_as_utf8_with_a_warning(encoding: str, org: str) -> None:
+    """The reverse lie: read as declared, 'Société' would be stored as 'SociÃ©tÃ©'."""
+    with prepared(report(org, encoding).encode("utf-8")) as result:
+        assert result.report["org_name"] == org
+        assert result.report["warnings"] == [
+            f"declares encoding {encoding!r} but its bytes are UTF-8: read as UTF-8"
+        ]
+
+
+def test_a_legacy_declaration_over_ascii_bytes_needs_no_warning() -> None:
+    with prepared(report("Plain Org", "ISO-8859-1").encode("ascii")) as result:
+        assert result.report["warnings"] == []
+
+
+def test_utf8_cut_short_at_the_end_of_the_sample_still_counts_as_utf8() -> None:
+    """'é' straddles the 64 KiB sample's last byte: the sample is UTF-8 cut short, not Latin-1."""
+    comment = "x" * 200
+    document = report("Société", "ISO-8859-1", (comment,) * 400).encode("utf-8")
+    cut = 64 * 1024 - 1
+    document = document[:cut].replace("é".encode(), b"e") + "é".encode() + document[cut:]
+    with prepared(document) as result:
+        assert result.report["org_name"] == "Societe"
+        assert "read as UTF-8" in result.report["warnings"][0]
+
+
 def test_utf16_bom_wins_over_a_single_byte_declaration() -> None:
     """A UTF-16 BOM and a declaration of ISO-8859-1: the BOM wins (lxml), as the XML spec says."""
     with prepared(b"\xff\xfe" + report(ORG, "ISO-8859-1").encode("utf-16-le")) as result:

@@ -15,6 +15,9 @@ top-level element whole before the parser sees it, and 12 MB of attributes on on
     other free text                 MAX_TEXT_CHARS              schema-violation), `dmarc_model.models`
     unknown-value warnings          MAX_WARNINGS                the first ones, then one with the count
       (the only warnings that grow with the document: the others are one each of a handful of kinds)
+    broken XML recovered whole      MAX_WHOLE_RECOVERY_BYTES    recovered while streaming instead
+      (libxml2's recovering push parser ends the document at its first fatal error, an unescaped '<'
+      in a field, say; the whole-document parser reads past it, but holds the whole tree)
 
 The element bound is checked on the bytes lxml reads (`BoundedStream`): between two top-level elements
 the parser may read at most MAX_ELEMENT_BYTES (and one read more), so no element, attribute list or
@@ -39,6 +42,10 @@ MAX_BYTES_BEFORE_HEADER = 2 * 1024 * 1024
 """Bytes of XML read while records are held for a header yet to come: fewer records, each near
 MAX_ELEMENT_BYTES, would otherwise hold gigabytes (lxml holds up to 33 times the XML of dense empty
 elements). 5,000 records of a usual 350 bytes are 1.75 MB."""
+MAX_WHOLE_RECOVERY_BYTES = 2 * 1024 * 1024
+"""A broken document of at most this many bytes is recovered by parsing it whole (a tree of at most
+about 66 MiB, lxml holding up to 33 times the XML of dense empty elements); a bigger one by the
+streaming parser, which stops at the first fatal error (what it read before is kept)."""
 MAX_RECORD_CHILDREN = 64
 """Child elements of one <record>: RFC 7489 and RFC 9990 define four (row, identifiers, auth_results,
 extensions)."""

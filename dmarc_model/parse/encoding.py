@@ -11,6 +11,10 @@ fails, and each step it takes is a warning on the report:
 - bytes that are not UTF-8 where UTF-8 is declared or implied (a declaration that lies; in the wild
   Latin-1 or windows-1252 labelled UTF-8): read as windows-1252, and if that fails too as ISO-8859-1,
   which reads any byte. Not after a UTF-8 BOM, which is taken at its word.
+- the reverse lie: a legacy one-byte-per-character encoding declared (ISO-8859-1, windows-1252, KOI8-R,
+  ...) over bytes that are UTF-8, which read as declared would be mojibake ('SociÃ©tÃ©'): when the first
+  `_SAMPLE_BYTES` hold non-ASCII bytes and all of them are valid UTF-8, read as UTF-8 (text in a legacy
+  encoding is valid UTF-8 only by accident: it takes a letter such as 'Ã' before each accented one).
 
 What is still unreadable after that goes to lxml's recovery pass (`reader`), as any broken XML does.
 """
@@ -29,6 +33,10 @@ __all__ = ["DocumentEncoding"]
 
 _HEAD_BYTES = 512
 """Enough for a BOM and an XML declaration in any encoding (a declaration in UTF-32 takes four times)."""
+_SAMPLE_BYTES = 64 * 1024
+"""What is checked for UTF-8 under a legacy declaration: the header, where the org name is, and more."""
+_SINGLE_BYTE = ("iso8859-", "cp12", "cp437", "cp85", "koi8-", "mac-", "latin")
+"""Python's names (`codecs.lookup(...).name`) of the legacy one-byte-per-character encodings."""
 _UTF8_BOM = b"\xef\xbb\xbf"
 _BOMS = {b"\x00\x00\xfe\xff": "UTF-32BE", b"\xff\xfe\x00\x00": "UTF-32LE"}
 """BOMs libxml2 does not read; UTF-8 and UTF-16 BOMs it reads itself."""
@@ -62,7 +70,22 @@ class DocumentEncoding:
     def of(cls, payload: Payload) -> DocumentEncoding:
         with payload.open() as stream:
             head = stream.read(_HEAD_BYTES)
-        return cls.from_head(head)
+            chosen = cls.from_head(head)
+            if chosen.override is None and _canonical(chosen.declared).startswith(_SINGLE_BYTE):
+                chosen._check_for_utf8(head + stream.read(_SAMPLE_BYTES - len(head)))
+        return chosen
+
+    def _check_for_utf8(self, sample: bytes) -> None:
+        """Under a legacy declaration, bytes that are UTF-8 (and not ASCII) are read as UTF-8."""
+        if sample.isascii():
+            return
+        try:
+            sample.decode("utf-8")
+        except UnicodeDecodeError as error:
+            if error.start < len(sample) - 3 or len(sample) < _SAMPLE_BYTES:  # not a character cut short
+                return
+        self.override = "UTF-8"
+        self.warnings.append(f"declares encoding {self.declared!r} but its bytes are UTF-8: read as UTF-8")
 
     @classmethod
     def from_head(cls, head: bytes) -> DocumentEncoding:

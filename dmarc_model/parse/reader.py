@@ -29,6 +29,7 @@ from dmarc_model.models import Record, ReportHeader, TokenTally
 from dmarc_model.parse.bounds import (
     MAX_BYTES_BEFORE_HEADER,
     MAX_RECORDS_BEFORE_HEADER,
+    MAX_WHOLE_RECOVERY_BYTES,
     BoundedStream,
     capped_warnings,
 )
@@ -208,57 +209,87 @@ class _Reader:
             self._consumed += 1
 
     def _top_level_elements(self) -> Iterator[etree._Element]:
+        if self.recovering:
+            small = self._small_document()
+            if small is not None:  # recovered whole: libxml2's push parser ends at the first fatal error
+                self._stream = None
+                yield from self._children(etree.fromstring(small, self._parser()))
+                return
         stream = self._stream = BoundedStream(self.payload.open(), self.payload.location)
         try:
             context = etree.iterparse(
-                stream,
-                events=("end",),
-                tag=_TOP_LEVEL,
-                resolve_entities=False,
-                no_network=True,
-                load_dtd=False,
-                huge_tree=False,
-                remove_comments=True,
-                remove_pis=True,
-                recover=self.recovering,
-                encoding=self.encoding.override,
+                stream, events=("end",), tag=_TOP_LEVEL, **self._parser_options(), recover=self.recovering
             )
-            checked = False
+            feedback: etree._Element | None = None
             for _event, element in context:
-                if not checked:
-                    self._check_document(element)
-                    checked = True
-                parent = element.getparent()  # held, so lxml hands back this one proxy for the root each time
-                if parent is not None and parent.getparent() is None:
+                if feedback is None:
+                    feedback = self._check_document(element.getroottree().getroot())
+                if element.getparent() is feedback:  # held, so lxml hands back this one proxy each time
                     stream.element_done()
                     yield element
-            if not checked:
-                root = getattr(context, "root", None)
-                self._check_document(root, root)
+            if feedback is None:
+                self._check_document(getattr(context, "root", None))
         finally:
             stream.close()
 
-    def _check_document(self, element: etree._Element | None, root: etree._Element | None = None) -> None:
-        """Refuse a DTD, and anything but a <feedback> root; note which schema the document follows."""
-        if element is not None:
-            tree = element.getroottree()
-            root = tree.getroot()
-            docinfo = tree.docinfo
-            has_dtd = docinfo.internalDTD is not None or docinfo.externalDTD is not None
-            if has_dtd or docinfo.doctype:  # type: ignore[attr-defined]
-                raise ForbiddenXml(
-                    "document type declaration (DTD): entities and external references are not read",
-                    location=self.payload.location,
-                )
+    def _small_document(self) -> bytes | None:
+        """The whole document, if it is at most MAX_WHOLE_RECOVERY_BYTES (else None)."""
+        with self.payload.open() as stream:
+            data = stream.read(MAX_WHOLE_RECOVERY_BYTES + 1)
+        return data if len(data) <= MAX_WHOLE_RECOVERY_BYTES else None
+
+    def _children(self, root: etree._Element | None) -> Iterator[etree._Element]:
+        feedback = self._check_document(root)
+        names = {name.removeprefix("{*}") for name in _TOP_LEVEL}
+        for element in list(feedback):
+            if isinstance(element.tag, str) and _local(element) in names:
+                yield element
+
+    def _parser_options(self) -> dict[str, Any]:
+        return {
+            "resolve_entities": False,
+            "no_network": True,
+            "load_dtd": False,
+            "huge_tree": False,
+            "remove_comments": True,
+            "remove_pis": True,
+            "encoding": self.encoding.override,
+        }
+
+    def _parser(self) -> etree.XMLParser:
+        return etree.XMLParser(recover=True, **self._parser_options())
+
+    def _check_document(self, root: etree._Element | None) -> etree._Element:
+        """Refuse a DTD, and anything but a <feedback> root (or one wrapped in another root); return the
+        <feedback> element and note which schema it follows."""
         if root is None:
+            if self.recovering:
+                raise MalformedXml(f"broken XML: {self._broken}", location=self.payload.location)
             raise NotAReport("XML document has no elements", location=self.payload.location)
-        name = _local(root)
-        if name != "feedback":
-            if name in _OTHER_REPORT_ROOTS:
-                raise NotAggregate(_OTHER_REPORT_ROOTS[name], location=self.payload.location)
-            raise NotAReport(f"root element is <{name}>, not <feedback>", location=self.payload.location)
-        namespace = etree.QName(root).namespace
+        docinfo = root.getroottree().docinfo
+        has_dtd = docinfo.internalDTD is not None or docinfo.externalDTD is not None
+        if has_dtd or docinfo.doctype:  # type: ignore[attr-defined]
+            raise ForbiddenXml(
+                "document type declaration (DTD): entities and external references are not read",
+                location=self.payload.location,
+            )
+        feedback = root if _local(root) == "feedback" else self._wrapped_feedback(root)
+        namespace = etree.QName(feedback).namespace
         self._schema = "dmarc-2.0" if namespace == DMARC_2_NAMESPACE else "rfc7489"
+        return feedback
+
+    def _wrapped_feedback(self, root: etree._Element) -> etree._Element:
+        """A <feedback> that is a child of another root (an XSD <xs:schema> around it), with a warning."""
+        name = _local(root)
+        if name in _OTHER_REPORT_ROOTS:
+            raise NotAggregate(_OTHER_REPORT_ROOTS[name], location=self.payload.location)
+        inner = next((e for e in root if isinstance(e.tag, str) and _local(e) == "feedback"), None)
+        if inner is None:
+            raise NotAReport(f"root element is <{name}>, not <feedback>", location=self.payload.location)
+        warning = f"<feedback> read from inside a <{name}> root element"
+        if warning not in self.warnings:
+            self.warnings.append(warning)
+        return inner
 
     _schema = "rfc7489"
     _stream: BoundedStream | None = None  # the one being read
