@@ -13,7 +13,6 @@ import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from dmarc_cli.main import cli
@@ -104,9 +103,9 @@ def test_counts_past_the_cap_are_kept_aside_and_the_views_sum_what_is_stored(tmp
     assert [report.record_count for report in result.reports] == [1, 1]
     runner = DuckDBQueryRunner(root)
     try:
-        [row] = runner.run_sql(
-            "SELECT sum(message_total) AS messages, sum(rejected_record_count) AS rejected FROM report_details"
-        ).to_pylist()
+        sql = "SELECT sum(message_total) AS messages, sum(rejected_record_count) AS rejected"
+        sql += " FROM report_details"
+        [row] = runner.run_sql(sql).to_pylist()
         assert (row["messages"], row["rejected"]) == (2 * MAX_MESSAGE_COUNT, 2)
         [row] = runner.run_sql("SELECT sum(messages) AS messages FROM daily_domain_summary").to_pylist()
         assert row["messages"] == 2 * MAX_MESSAGE_COUNT

@@ -10,9 +10,9 @@
 
 The rules the expectations follow are those of `dmarc_model.models` and `dmarc_model.parse.validate`: a
 record is stored when its <count> is a whole number 0..2**32-1 (`MAX_MESSAGE_COUNT`; and the report's
-running total stays within int64), its <source_ip> an address (no CIDR, no zone id) and its <disposition> present. Where a rule is
-subtle (whitespace, unicode digits, leading zeros) the valid branch keeps away from it: its text is ASCII
-printable and its numbers are written the canonical way.
+running total stays within int64), its <source_ip> an address (no CIDR, no zone id) and its <disposition>
+present. Where a rule is subtle (whitespace, unicode digits, leading zeros) the valid branch keeps away
+from it: its text is ASCII printable and its numbers are written the canonical way.
 """
 
 from __future__ import annotations
