@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dmarc_model.digest import ReportDigest, digest_input
+from dmarc_model.models import MAX_MESSAGE_COUNT
 from tests import hostile
 
 DMARC_2 = "urn:ietf:params:xml:ns:dmarc-2.0"
@@ -196,7 +197,7 @@ _extension_values = st.tuples(_word, _word)
 _valid_record = st.fixed_dictionaries(
     {
         "ip": st.one_of(st.ip_addresses(v=4), st.ip_addresses(v=6)).map(str),
-        "count": st.integers(min_value=0, max_value=2**59),  # 7 of them stay within int64
+        "count": st.integers(min_value=0, max_value=MAX_MESSAGE_COUNT),
         "disposition": st.sampled_from(["none", "quarantine", "reject"]),
         "policy_dkim": st.sampled_from(["pass", "fail"]),
         "policy_spf": st.sampled_from(["pass", "fail"]),
