@@ -5,7 +5,8 @@
 1. a fresh demo store (only a folder this script made before is ever emptied);
 2. generated reports for two domains over the last two weeks, if the generator is there;
 3. `dmarc ingest` of the corpus and of those reports, with a summary;
-4. the enforcement readiness of each domain (the saved query `enforcement_readiness`);
+4. who sends as the domains (the saved query `senders`), then the enforcement readiness of each domain
+   (the saved query `enforcement_readiness`);
 5. `report.html`: `dmarc report` over the same store.
 """
 
@@ -53,6 +54,7 @@ def main(corpus: Path, store: Path, html: Path) -> None:
         console.print(terminal_text(f"Ingesting {len(sources)} files into {store} ..."))
         summary = ingest_sources(IngestService(LocalStore(store)), sources)
     print_summary(summary, where=str(store))
+    _print_senders(store)
     _print_readiness(store)
     _write_report(store, html)
     readiness = f".venv/bin/dmarc query enforcement_readiness --store {store}"
@@ -89,6 +91,23 @@ def _generate(make_report: Path, folder: Path) -> list[Path]:
             subprocess.run([sys.executable, str(make_report), *arguments], check=True)
             outputs.append(out)
     return outputs
+
+
+def _print_senders(store: Path) -> None:
+    from dmarc_store.query import DuckDBQueryRunner, run_saved_query
+
+    runner = DuckDBQueryRunner(store)
+    try:
+        rows = run_saved_query(runner, "senders", {"days": 30}).to_pylist()
+    finally:
+        runner.close()
+    table = Table(title=terminal_text("Who sends as your domains, last 30 days (saved query senders)"))
+    columns = ("sender_name", "category", "confidence", "messages", "dmarc_pass_share", "source_ips")
+    for column in columns:
+        table.add_column(terminal_text(column.replace("_", " ")))
+    for row in rows[:12]:
+        table.add_row(*(_cell(column, row.get(column)) for column in columns))
+    console.print(table if rows else terminal_line(("no reports in the last 30 days", "yellow")))
 
 
 def _print_readiness(store: Path) -> None:

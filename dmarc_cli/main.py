@@ -22,6 +22,8 @@ COMMANDS: dict[str, str] = {
     "ingest": "dmarc_cli.ingest_cmd",
     "lookup": "dmarc_cli.lookup_cmd",
     "compact": "dmarc_cli.compact_cmd",
+    "classify": "dmarc_cli.classify_cmd",
+    "rdns": "dmarc_cli.rdns_cmd",
     "query": "dmarc_cli.query_cmd",
     "dns": "dmarc_cli.dns_cmd",
     "report": "dmarc_cli.report_cmd",

@@ -37,6 +37,7 @@ __all__ = [
     "CONFLICT_COLUMNS",
     "RECORD_COLUMNS",
     "REPORT_COLUMNS",
+    "SENDER_COLUMNS",
     "RecordColumn",
     "ReportColumn",
     "ReportFacts",
@@ -232,3 +233,23 @@ CONFLICT_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
 )
 """The `conflicts` table: one row per copy of a report whose identity is stored with other content
 (the first stands). Written by the ingest service from the two reports' rows; kept as long as the data."""
+
+SENDER_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
+    ("report_key", pa.string()),
+    ("record_index", pa.int32()),
+    ("source_ip", pa.string()),
+    ("sender", pa.string()),
+    ("sender_name", pa.string()),
+    ("sender_category", pa.string()),
+    ("sender_confidence", pa.string()),
+    ("sender_evidence", pa.list_(pa.string())),
+    ("sender_fix", pa.string()),
+    ("sender_setup_url", pa.string()),
+    ("network_asn", pa.int64()),
+    ("network_org", pa.string()),
+    ("classifier_version", pa.string()),
+    ("classified_at", TIMESTAMP),
+)
+"""The `record_senders` table: one verdict per record (`dmarc_model.senders`), keyed to it by
+(report_key, record_index), with the versions of the rules and data it came from. Written at ingest and
+rewritten by `dmarc classify` when the rules or data change: the records are never touched."""

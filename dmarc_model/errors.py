@@ -6,6 +6,7 @@ The core's part of it:
     DmarcError                   base of everything this project raises on purpose          exit 1
     ├── UsageError               a value the user typed is wrong (an IP, a query name)      exit 2
     ├── ConfigurationError       a setting is missing or wrong: retrying will not help      exit 3
+    │   └── AsnTableError        the ASN table file is missing, corrupt or of another format
     └── InputRefused             the input cannot become a report; quarantined under `reason`  exit 1
         ├── EmptyInput              "empty"                0 bytes, only white space, a zip of no files
         ├── NotAReport              "not-a-report"         no DMARC aggregate report inside
@@ -46,6 +47,13 @@ class ConfigurationError(DmarcError):
     """A setting is missing or wrong, or the environment lacks something (no store, no credentials)."""
 
     exit_code = 3
+
+
+class AsnTableError(ConfigurationError):
+    """The ASN table (`dmarc_model.senders.asn`) is missing, truncated, corrupt or of another format.
+
+    Rebuilding it (`make asn`) or pointing DMARC_ASN_TABLE at a good copy fixes it; retrying does not.
+    """
 
 
 class InputRefused(DmarcError):

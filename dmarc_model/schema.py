@@ -1,4 +1,5 @@
-"""The Arrow schemas of the Parquet tables (`reports`, `records`, `conflicts`), from `dmarc_model.columns`.
+"""The Arrow schemas of the Parquet tables (`reports`, `records`, `conflicts`, `record_senders`), from
+`dmarc_model.columns`.
 
 Users' queries and dashboards depend on these names. Extend, never rename. Timestamps are UTC and
 timezone-naive (Athena's `timestamp`); `dt` is not a column of the files but the Hive partition
@@ -16,6 +17,7 @@ from dmarc_model.columns import (
     REASON,
     RECORD_COLUMNS,
     REPORT_COLUMNS,
+    SENDER_COLUMNS,
     SPF_AUTH,
     TIMESTAMP,
 )
@@ -28,6 +30,7 @@ __all__ = [
     "RECORDS_SCHEMA",
     "REPORTS_SCHEMA",
     "SCHEMAS",
+    "SENDERS_SCHEMA",
     "SPF_AUTH",
     "TIMESTAMP",
 ]
@@ -35,9 +38,11 @@ __all__ = [
 REPORTS_SCHEMA = pa.schema([(column.name, column.type) for column in REPORT_COLUMNS])
 RECORDS_SCHEMA = pa.schema([(column.name, column.type) for column in RECORD_COLUMNS])
 CONFLICTS_SCHEMA = pa.schema(list(CONFLICT_COLUMNS))
+SENDERS_SCHEMA = pa.schema(list(SENDER_COLUMNS))
 SCHEMAS: dict[str, pa.Schema] = {
     "reports": REPORTS_SCHEMA,
     "records": RECORDS_SCHEMA,
     "conflicts": CONFLICTS_SCHEMA,
+    "record_senders": SENDERS_SCHEMA,
 }
 PARTITION_COLUMN = "dt"

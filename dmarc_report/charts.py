@@ -55,6 +55,7 @@ class Limits:
     fix_domains: int = 6
     fix_rows: int = 8
     reporter_rows: int = 15
+    sender_rows: int = 20
 
 
 LIMITS = Limits()

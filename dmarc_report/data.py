@@ -21,6 +21,7 @@ from dmarc_report.model import (
     ReportData,
     ReporterVolume,
     ReportOptions,
+    SenderVolume,
     SourceVolume,
     StoredDomain,
 )
@@ -76,6 +77,7 @@ def load_report_data(
             :TOP_FAILING
         ],
         reporters=tuple(sorted(reporters, key=lambda r: (-r.messages, r.reporter or "", r.domain))),
+        senders=tuple(_sender(row) for row in _rows(run_saved_query(runner, "senders", values))),
     )
 
 
@@ -204,4 +206,21 @@ def _reporter(row: dict[str, Any]) -> ReporterVolume:
         messages=_int(row["messages"]),
         pass_rate=_float(row["pass_rate"]),
         emails=_text(row["report_emails"]),
+    )
+
+
+def _sender(row: dict[str, Any]) -> SenderVolume:
+    url = _text(row["setup_url"])
+    return SenderVolume(
+        sender=_text(row["sender"]),
+        name=_text(row["sender_name"]),
+        category=_text(row["category"]),
+        confidence=_text(row["confidence"]),
+        messages=_int(row["messages"]),
+        dmarc_pass_share=_float(row["dmarc_pass_share"]),
+        source_ips=_int(row["source_ips"]),
+        dkim_selectors=_text(row["dkim_selectors"]),
+        failing=_int(row["failing_messages"]),
+        fix=_text(row["fix"]),
+        setup_url=url if url.startswith(("https://", "http://")) else "",
     )

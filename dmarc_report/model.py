@@ -18,6 +18,7 @@ __all__ = [
     "ReportData",
     "ReportOptions",
     "ReporterVolume",
+    "SenderVolume",
     "SourceVolume",
     "StoredDomain",
 ]
@@ -158,6 +159,27 @@ class Overview:
 
 
 @dataclass(frozen=True)
+class SenderVolume:
+    """One sender (a service, your own servers, a forwarder, a platform, unknown) and its mail."""
+
+    sender: str
+    name: str
+    category: str
+    confidence: str
+    messages: int
+    dmarc_pass_share: float | None
+    source_ips: int
+    dkim_selectors: str
+    failing: int
+    fix: str
+    setup_url: str
+
+    @property
+    def identified(self) -> bool:
+        return self.category in ("service", "own", "forwarder")
+
+
+@dataclass(frozen=True)
 class ReportData:
     options: ReportOptions
     where: str
@@ -172,6 +194,13 @@ class ReportData:
     sources: tuple[SourceVolume, ...] = ()
     failing: tuple[FailingSource, ...] = ()
     reporters: tuple[ReporterVolume, ...] = ()
+    senders: tuple[SenderVolume, ...] = ()
+
+    @property
+    def identified_share(self) -> float | None:
+        """The share of the mail whose sender is named: a service, your own servers or a forwarder."""
+        total = sum(sender.messages for sender in self.senders)
+        return sum(s.messages for s in self.senders if s.identified) / total if total else None
 
     @property
     def empty(self) -> bool:

@@ -65,6 +65,7 @@ def _environment() -> Environment:
         plural=plural,
         policy=words.policy,
         reporter_name=words.reporter_name,
+        sender_kind=words.sender_kind,
         shorten=shorten,
     )
     environment.globals.update(limits=LIMITS, palette=PALETTE, verdicts=words.VERDICTS)

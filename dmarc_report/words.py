@@ -16,8 +16,23 @@ __all__ = [
     "main_category",
     "policy",
     "reporter_name",
+    "sender_kind",
     "single_category",
 ]
+
+SENDER_KINDS: dict[str, str] = {
+    "service": "service",
+    "own": "your servers",
+    "forwarder": "forwarder",
+    "mailbox-provider": "mailbox platform",
+    "unknown": "unknown",
+}
+"""A sender's category (dmarc_model.senders.classify.CATEGORIES) in words."""
+
+
+def sender_kind(category: str) -> str:
+    return SENDER_KINDS.get(category, category or DASH)
+
 
 CATEGORIES: dict[str, str] = {
     "pass": "DMARC pass",

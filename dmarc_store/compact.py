@@ -30,6 +30,10 @@ Invariants
    compaction merges it. Nothing is dropped silently.
 6. One day never stops another: an error on one table and day is logged, reported skipped (`failed`)
    with the error, and the run goes on with the other days.
+7. `record_senders` holds one verdict per record and classification: a reclassification (`dmarc
+   classify`) adds a newer one, and the merge keeps only the newest (`classified_at`) of each record, as
+   the view `record_details` does. For that table "no row is lost" below reads "no record loses its
+   newest verdict": the merge holds the newest of every record it read.
 
 Why no row is ever lost, whatever runs at once, and when merged files are themselves inputs:
   (a) Every write of a merged file's name holds the same rows: the name is a digest of its inputs' keys
@@ -94,7 +98,14 @@ TAKEN = "taken"
 """Skipped: a listed file was gone when read, because another compaction merged it. Nothing was done."""
 FAILED = "failed"
 """Skipped: an error (the detail names it); the files are as they were, or merged twice (see 1)."""
-_IDENTITY = {"reports": ("report_key",), "records": ("report_key", "record_index")}
+_IDENTITY = {
+    "reports": ("report_key",),
+    "records": ("report_key", "record_index"),
+    "record_senders": ("report_key", "record_index"),
+}
+_NEWEST = {"record_senders": "classified_at"}
+"""Tables whose rows of one identity may differ (a verdict, then the verdict of a reclassification):
+the merge keeps the newest by this column, which is what the views read (see 7)."""
 
 
 @dataclass(frozen=True)
@@ -323,7 +334,10 @@ def _merge(table: str, parts: list[pa.Table]) -> pa.Table:
     """One table, one row per identity, in a stable order (so reruns write the same bytes)."""
     identity = _IDENTITY[table]
     combined = pa.concat_tables(parts)
-    combined = combined.sort_by([(name, "ascending") for name in identity])
+    order = [(name, "ascending") for name in identity]
+    if table in _NEWEST:
+        order.append((_NEWEST[table], "descending"))
+    combined = combined.sort_by(order)
     rows = combined.num_rows
     if rows <= 1:
         return combined

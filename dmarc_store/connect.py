@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from dmarc_model.errors import ConfigurationError
 from dmarc_store.backends.local import LocalStore
 from dmarc_store.ingest.service import IngestService
+from dmarc_store.senders import local_classifier, settings_classifier
 from dmarc_store.settings import Settings
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ def aws_store(settings: Settings, clients: AwsClients | None = None) -> AwsStore
 
     _required(settings, "bucket", "table")
     clients = _clients(clients)
-    return AwsStore(
+    store = AwsStore(
         s3=clients.client("s3"),
         dynamodb=clients.client("dynamodb"),
         bucket=str(settings.bucket),
@@ -55,6 +56,8 @@ def aws_store(settings: Settings, clients: AwsClients | None = None) -> AwsStore
         retention_days=settings.retention_days,
         lease_seconds=settings.claim_lease_seconds,
     )
+    store.classifier = settings_classifier(settings)
+    return store
 
 
 def s3_objects(settings: Settings, clients: AwsClients | None = None) -> S3Objects:
@@ -84,7 +87,9 @@ def athena_runner(settings: Settings, clients: AwsClients | None = None) -> Athe
 
 
 def local_store(settings: Settings, root: Path | None = None) -> LocalStore:
-    return LocalStore(root or settings.store, lease_seconds=settings.claim_lease_seconds)
+    store = LocalStore(root or settings.store, lease_seconds=settings.claim_lease_seconds)
+    store.classifier = local_classifier(settings, root)
+    return store
 
 
 def ingest_service(store: Any, settings: Settings) -> IngestService:

@@ -7,7 +7,8 @@ message text; the `dmarc` command exits with each class's `exit_code` (0 is succ
     │   ├── athena_queries.UnknownQueryError, .ParameterError
     │   └── dmarc_model.dns.DnsRecordError
     ├── ConfigurationError              a setting is missing or wrong, no store, no AWS      exit 3
-    │   └── QueryConfigError            no local store folder, no AWS credentials or region
+    │   ├── QueryConfigError            no local store folder, no AWS credentials or region
+    │   └── dmarc_model.errors.AsnTableError  the ASN table file is missing, corrupt or outdated
     ├── InputRefused ...                (dmarc_model.errors) bad input: quarantined, never retried  exit 1
     ├── StoreError                      the store could not do its part                      exit 1
     │   ├── TransientStoreError         worth retrying: throttling, 5xx, timeouts, connection errors

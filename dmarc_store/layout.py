@@ -4,6 +4,7 @@ incoming/<ses message id>                       raw mail written by SES
 uploads/<name>                                  files a user drops in
 parquet/<table>/dt=YYYY-MM-DD/<report_key>.parquet
 parquet/<table>/dt=YYYY-MM-DD/compacted-<hash>.parquet   after daily compaction
+parquet/record_senders/dt=YYYY-MM-DD/classified-<hash>.parquet   a day reclassified (`dmarc classify`)
 parquet/conflicts/dt=YYYY-MM-DD/<report_key>-<sha16>.parquet   a copy that conflicts with the stored report
 kept-aside/dt=YYYY-MM-DD/<report_key>.json      records of a stored report that failed validation
 quarantine/<reason>/<name>                      a copy of refused input, <name> made from its source key
@@ -66,7 +67,7 @@ reorder text when a name is listed (bidi overrides and isolates, zero-width, BOM
 lone surrogates."""
 _TOKEN = re.compile(r"%[0-9A-F]{2}|.", re.DOTALL)
 KEPT_ASIDE_PREFIX = "kept-aside/"
-TABLES = ("reports", "records")
+TABLES = ("reports", "records", "record_senders")
 """The tables compaction merges (one file per report each day)."""
 ALL_TABLES = (*TABLES, "conflicts")
 """Every Parquet table, for what removes data by day (prune)."""

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dmarc_model.models import canonical_ip
+from dmarc_model.senders.rows import ITEM_SENDER_COLUMNS
 from dmarc_model.timestamps import iso_z
 from dmarc_store.backends.dynamo_items import (
     BY_SOURCE_IP,
@@ -29,8 +30,9 @@ from dmarc_store.retention import first_kept_day
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-LOOKUP_FIELDS = (*REPORT_CONTEXT_ATTRIBUTES, *RECORD_ATTRIBUTES)
-"""The keys of every lookup row, from either store (a public contract of `dmarc lookup`)."""
+LOOKUP_FIELDS = (*REPORT_CONTEXT_ATTRIBUTES, *RECORD_ATTRIBUTES, *ITEM_SENDER_COLUMNS)
+"""The keys of every lookup row, from either store (a public contract of `dmarc lookup`): the record's,
+then who sent it (null for a record not classified yet)."""
 
 
 def normalise_ip(ip: str) -> str:
@@ -99,7 +101,7 @@ def lookup_dynamodb(
 LOOKUP_SQL = (
     "SELECT rec.report_key, rep.report_id, rec.org_name, rec.policy_domain, rec.date_range_begin,"
     " rec.date_range_end, "
-    + ", ".join(f"rec.{name}" for name in RECORD_ATTRIBUTES)
+    + ", ".join(f"rec.{name}" for name in (*RECORD_ATTRIBUTES, *ITEM_SENDER_COLUMNS))
     + """
 FROM record_details AS rec
 LEFT JOIN report_details AS rep ON rep.dt = rec.dt AND rep.report_key = rec.report_key

@@ -65,6 +65,20 @@ class Settings(BaseSettings):
     max_nesting_depth: int = Field(
         Limits.model_fields["max_nesting_depth"].default, gt=0, description="Cap on containers in containers."
     )
+    senders_file: Path | None = Field(
+        None,
+        description=(
+            "Your own declarations for naming senders (TOML): your servers' address ranges and the services"
+            " you use (dmarc_model/senders/owner.py)."
+        ),
+    )
+    sender_rules: Path | None = Field(
+        None,
+        description="Sender rules (TOML) to use instead of the built-in ones (dmarc_model/senders/data).",
+    )
+    asn_table: Path | None = Field(
+        None, description="IP-to-network table (asn.bin, `make asn`) to use instead of the built-in one."
+    )
     max_mime_parts: int = Field(
         Limits.model_fields["max_mime_parts"].default, gt=0, description="Cap on MIME parts of one email."
     )

@@ -219,7 +219,10 @@ def without(data: dict[str, Any], section: str, name: str, key: str) -> dict[str
         ),
         (lambda d: {k: v for k, v in d.items() if k != "views"}, "views is not a list"),
         (lambda d: {**d, "views": d["views"][::-1]}, "comes before the views it reads"),
-        (lambda d: {**d, "tables": d["tables"][:1]}, "athena_queries/tables/records.sql is not in it"),
+        (
+            lambda d: {**d, "tables": [t for t in d["tables"] if t["name"] != "records"]},
+            "athena_queries/tables/records.sql is not in it",
+        ),
         (
             lambda d: {
                 **d,

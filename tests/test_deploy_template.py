@@ -22,6 +22,7 @@ __all__ = ["packaged"]  # the session fixture, imported to be used here
 FUNCTIONS = {
     "IngestLambdaFunction": "handlers/ingest.handler",
     "CompactLambdaFunction": "handlers/compact.handler",
+    "ClassifyLambdaFunction": "handlers/classify.handler",
     "LookupLambdaFunction": "handlers/lookup.handler",
     "AthenaSetupLambdaFunction": "handlers/athena_setup.handler",
 }
@@ -256,7 +257,12 @@ def test_functions_run_python_3_12_on_arm64_with_their_own_role(packaged: Packag
 
 
 def test_pandas_layer_is_the_managed_one_and_only_where_pandas_or_pyarrow_is_used(packaged: Packaged) -> None:
-    for name in ("IngestLambdaFunction", "CompactLambdaFunction", "LookupLambdaFunction"):
+    for name in (
+        "IngestLambdaFunction",
+        "CompactLambdaFunction",
+        "ClassifyLambdaFunction",
+        "LookupLambdaFunction",
+    ):
         (layer,) = props(packaged, name)["Layers"]
         assert PANDAS_LAYER.match(layer), layer
     assert "Layers" not in props(packaged, "AthenaSetupLambdaFunction")
@@ -377,6 +383,11 @@ def test_each_role_reaches_what_its_function_does_and_no_more(packaged: Packaged
     assert not any(action.startswith(("athena:", "glue:")) for action in ingest)
     assert "s3:DeleteObject" in compact
     assert not any(action.startswith(("dynamodb:", "sqs:")) for action in compact)
+    classify = actions("ClassifyRole")
+    assert classify == {"logs:CreateLogStream", "logs:PutLogEvents", "s3:ListBucket", "s3:GetObject"} | {
+        "s3:PutObject",
+        "s3:DeleteObject",
+    }
     assert {action.split(":")[0] for action in lookup} == {"logs", "dynamodb"}
     writes = ("Put", "Write", "Update", "Delete")
     assert not any(
@@ -437,7 +448,7 @@ def athena_type(data_type: pa.DataType) -> str:
 
 @pytest.mark.parametrize("table", sorted(SCHEMAS))
 def test_glue_tables_follow_the_arrow_schema_with_dt_projection(packaged: Packaged, table: str) -> None:
-    resource = props(packaged, f"GlueTable{table.capitalize()}")
+    resource = props(packaged, "GlueTable" + "".join(part.capitalize() for part in table.split("_")))
     assert resource["DatabaseName"] == {"Ref": "GlueDatabase"}
     table_input = resource["TableInput"]
     assert table_input["Name"] == table
@@ -499,7 +510,7 @@ def test_views_are_installed_by_the_setup_function_and_rerun_when_their_sql_chan
         for later in names[position + 1 :]:  # a view comes after the views it reads
             assert not re.search(rf"\b{later}\b", view["Sql"].split(" AS ", 1)[1]), (view["Name"], later)
     assert re.fullmatch(r"[0-9a-f]{64}", properties["SqlSha256"])
-    assert {"GlueTableReports", "GlueTableRecords"} <= set(resource["DependsOn"])
+    assert {"GlueTableReports", "GlueTableRecords", "GlueTableRecordSenders"} <= set(resource["DependsOn"])
 
 
 # ------------------------------------------------------------------------------------------------ alarms

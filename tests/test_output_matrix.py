@@ -321,9 +321,11 @@ def test_a_quarantine_name_from_any_payload_is_one_safe_relative_name(name: str)
 
 
 def test_stored_objects_are_named_by_report_key_never_by_report_text(made: Made) -> None:
+    from dmarc_store.layout import TABLES
+
     names = [path.relative_to(made.store).as_posix() for path in made.store.rglob("*.parquet")]
-    assert len(names) == 2 * len(STORED)
-    pattern = re.compile(r"parquet/(reports|records)/dt=2025-01-01/[0-9a-f]{32}\.parquet")
+    assert len(names) == len(TABLES) * len(STORED)
+    pattern = re.compile(r"parquet/(reports|records|record_senders)/dt=2025-01-01/[0-9a-f]{32}\.parquet")
     assert [name for name in names if not pattern.fullmatch(name)] == []
 
 

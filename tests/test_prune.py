@@ -20,7 +20,7 @@ from dmarc_store.backends.local import INDEX_NAME, LocalStore
 from dmarc_store.backends.objects import S3Objects
 from dmarc_store.connect import aws_store
 from dmarc_store.ingest.service import IngestService
-from dmarc_store.layout import parquet_key
+from dmarc_store.layout import TABLES, parquet_key
 from dmarc_store.prune import prune_local, prune_parquet
 from dmarc_store.query import DuckDBQueryRunner
 from dmarc_store.retention import expires_at
@@ -40,10 +40,7 @@ def ingest_local(root: Path, day: date, report_id: str) -> None:
 
 
 def stored_days(root: Path) -> dict[str, set[str]]:
-    return {
-        table: {folder.name for folder in (root / "parquet" / table).glob("dt=*")}
-        for table in ("reports", "records")
-    }
+    return {table: {folder.name for folder in (root / "parquet" / table).glob("dt=*")} for table in TABLES}
 
 
 def index_days(root: Path) -> list[str]:
@@ -63,15 +60,13 @@ def local(tmp_path: Path) -> Path:
 def test_local_prune_deletes_expired_days_of_both_tables_and_their_index_rows(local: Path) -> None:
     result = prune_local(local, 30, TODAY)
     kept = {f"dt={LAST_KEPT}"}
-    assert stored_days(local) == {"reports": kept, "records": kept}
+    assert stored_days(local) == dict.fromkeys(TABLES, kept)
     assert index_days(local) == [LAST_KEPT.isoformat()]
     assert result.first_kept == LAST_KEPT.isoformat()
     assert {(p.table, p.dt) for p in result.partitions} == {
-        (table, day.isoformat())
-        for table in ("reports", "records")
-        for day in (EXPIRED, EXPIRED - timedelta(100))
+        (table, day.isoformat()) for table in TABLES for day in (EXPIRED, EXPIRED - timedelta(100))
     }
-    assert (result.files, result.index_rows) == (4, 2)
+    assert (result.files, result.index_rows) == (2 * len(TABLES), 2)
     runner = DuckDBQueryRunner(local)
     try:
         totals = runner.run_sql("SELECT report_id, message_total FROM report_details").to_pylist()
@@ -83,7 +78,7 @@ def test_local_prune_deletes_expired_days_of_both_tables_and_their_index_rows(lo
 def test_local_prune_again_finds_nothing_and_a_dry_run_deletes_nothing(local: Path) -> None:
     before = stored_days(local)
     dry = prune_local(local, 30, TODAY, dry_run=True)
-    assert (len(dry.partitions), dry.index_rows, dry.dry_run) == (4, 2, True)
+    assert (len(dry.partitions), dry.index_rows, dry.dry_run) == (2 * len(TABLES), 2, True)
     assert stored_days(local) == before
     assert len(index_days(local)) == 3
     prune_local(local, 30, TODAY)
@@ -209,13 +204,13 @@ def test_dmarc_prune_json_lists_each_partition_then_a_summary(tmp_path: Path) ->
     assert dry.returncode == 0, dry.stderr
     *partitions, summary = [json.loads(line) for line in dry.stdout.splitlines()]
     assert {(p["table"], p["dt"], p["dry_run"]) for p in partitions} == {
-        (table, (today - timedelta(days=45)).isoformat(), True) for table in ("reports", "records")
+        (table, (today - timedelta(days=45)).isoformat(), True) for table in TABLES
     }
     assert summary == {
         "first_kept": (today - timedelta(days=29)).isoformat(),
         "dry_run": True,
-        "partitions": 2,
-        "files": 2,
+        "partitions": len(TABLES),
+        "files": len(TABLES),
         "index_rows": 1,
         "quarantine_files": 0,
     }

@@ -24,7 +24,9 @@ from click.testing import CliRunner, Result
 from lxml.html import HtmlElement
 
 from dmarc_cli.main import cli
+from dmarc_model.senders.reference import load_reference
 from dmarc_report import ReportData, ReportOptions, render_html
+from dmarc_report.charts import LIMITS
 from dmarc_report.model import (
     DayCount,
     DomainReport,
@@ -245,6 +247,36 @@ def test_the_overview_counts_every_message_of_the_period(
     assert f"{count(messages)} messages" in rendered.cli_stdout
 
 
+def test_the_page_leads_with_the_senders_and_their_messages_add_up(
+    rendered: Rendered, report_store: ReportStore
+) -> None:
+    sections = [section.get("id") for section in rendered.dom.xpath("//main/section")]
+    assert sections[:2] == ["overview", "senders"]
+    rows = table_rows(rendered.dom, "senders-table")
+    assert rows
+    shown = sum(int(row[2].replace(",", "")) for row in rows)
+    assert shown <= report_store.total("message_total")
+    if len(rows) < LIMITS.sender_rows:
+        assert shown == report_store.total("message_total")
+    (lead,) = rendered.dom.xpath("//section[@id='senders']/p[@class='lead']")
+    assert "of the mail comes from a sender we could name" in " ".join(lead.text_content().split())
+
+
+def test_a_service_that_fails_dmarc_names_the_fix_and_links_its_setup_page(rendered: Rendered) -> None:
+    services = load_reference().services
+    (table,) = rendered.dom.xpath("//table[@id='senders-table']")
+    linked = 0
+    for row in table.xpath(".//tbody/tr"):
+        sender = row.xpath("td[1]/span[@class='sub']")[0].text_content().split(" · ")[0]
+        fix_cell = " ".join(row.xpath("td")[-1].text_content().split())
+        if sender in services and fix_cell != "–":
+            assert services[sender].fix in fix_cell
+            (link,) = row.xpath("td[last()]/a")
+            assert link.get("href") == services[sender].setup_url
+            linked += 1
+    assert linked >= 1, "the generated reports hold unaligned SaaS mail (sendgrid.net, amazonses.com ...)"
+
+
 def test_each_day_column_carries_the_volume_of_that_day_s_report(
     rendered: Rendered, report_store: ReportStore
 ) -> None:
@@ -316,12 +348,18 @@ def test_the_page_is_self_contained_and_forbids_scripts_and_fetches(rendered: Re
     source = rendered.html.read_text()
     dom = lxml.html.document_fromstring(source)
     references = [
-        value
+        (element.tag, value)
         for element in dom.iter()
         for name, value in element.attrib.items()
         if name in ("src", "href", "xlink:href", "action", "data", "poster")
     ]
-    assert all(value.startswith("#") for value in references), references
+    setup_pages = {service.setup_url for service in load_reference().services.values()}
+    setup_pages.add("https://db-ip.com")  # the network data's credit, as its licence asks
+    # in-page anchors, and links (never fetched) to the setup pages of our own sender rules, no others
+    for tag, value in references:
+        assert value.startswith("#") or (tag == "a" and value in setup_pages), value
+    for link in dom.xpath("//a[not(starts-with(@href, '#'))]"):
+        assert link.get("rel") == "noopener noreferrer"
     assert dom.xpath("//link | //script | //iframe") == []
     assert "@import" not in source
     assert "url(" not in source

@@ -8,6 +8,11 @@
 -- PARTITION BY and of the join (all rows of a report share its dt), so a filter on dt still prunes
 -- partitions of both tables through this view.
 --
+-- Senders: each record's newest verdict in record_senders (classified_at; a reclassification adds a newer
+-- one), left-joined, so a record not yet classified still shows, with a null sender:
+--   sender, sender_name, sender_category, sender_confidence, sender_fix, sender_setup_url,
+--   network_asn, network_org        (dmarc_model/senders/classify.py)
+--
 -- Derived columns (policy_dkim and policy_spf are the receiver's aligned verdicts, lower-case):
 --   dkim_aligned / spf_aligned      policy_dkim / policy_spf = 'pass'
 --   dmarc_pass                      dkim_aligned OR spf_aligned
@@ -35,6 +40,19 @@ WITH unique_records AS (
   ) AS copies
   WHERE copies.copy_number = 1
 ),
+newest_senders AS (
+  SELECT verdicts.*
+  FROM (
+    SELECT
+      record_senders.*,
+      row_number() OVER (
+        PARTITION BY record_senders.dt, record_senders.report_key, record_senders.record_index
+        ORDER BY record_senders.classified_at DESC
+      ) AS verdict_number
+    FROM record_senders
+  ) AS verdicts
+  WHERE verdicts.verdict_number = 1
+),
 checked AS (
   SELECT
     rec.dt,
@@ -57,6 +75,14 @@ checked AS (
     rec.dkim_results,
     rec.spf_results,
     rec.extensions,
+    snd.sender,
+    snd.sender_name,
+    snd.sender_category,
+    snd.sender_confidence,
+    snd.sender_fix,
+    snd.sender_setup_url,
+    snd.network_asn,
+    snd.network_org,
     rep.published_p,
     rep.published_sp,
     rep.published_pct,
@@ -76,6 +102,8 @@ checked AS (
   FROM unique_records AS rec
   LEFT JOIN report_details AS rep
     ON rep.dt = rec.dt AND rep.report_key = rec.report_key
+  LEFT JOIN newest_senders AS snd
+    ON snd.dt = rec.dt AND snd.report_key = rec.report_key AND snd.record_index = rec.record_index
 )
 SELECT
   checked.*,

@@ -44,6 +44,7 @@ from dmarc_store.backends.dynamo_items import (
 from dmarc_store.errors import ClaimLost, ConditionFailed, TransientStoreError, WriteDeferred
 from dmarc_store.layout import quarantine_key, quarantine_note_key
 from dmarc_store.retention import expires_at
+from dmarc_store.senders import classifier_for
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -168,7 +169,9 @@ class AwsStore(Store):
         """The record items, from where an earlier attempt of the same content stopped; with a deadline,
         stopping between batches when it is near, the count written recorded on the claim."""
         total = report.record_rows.num_rows
-        items = itertools.islice(record_items(report, self._expires_at(report)), claim.resume_from, None)
+        classifier = self.classifier or classifier_for()
+        items = record_items(report, self._expires_at(report), classifier)
+        items = itertools.islice(items, claim.resume_from, None)
         written = claim.resume_from + self._batch_write(items, deadline)
         if written < total:
             self._record_progress(report, claim, written)

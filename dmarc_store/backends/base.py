@@ -60,8 +60,11 @@ from dmarc_model.content import CONTENT_HASH_VERSION
 from dmarc_model.prepare import PreparedReport
 from dmarc_model.rows import reports_table
 from dmarc_model.schema import CONFLICTS_SCHEMA
+from dmarc_model.senders.classify import Classifier
+from dmarc_model.senders.rows import senders_parquet
 from dmarc_model.timestamps import utc_naive
 from dmarc_store.layout import conflict_key, kept_aside_key, parquet_bytes, parquet_key
+from dmarc_store.senders import classifier_for
 
 __all__ = [
     "CLAIM_LEASE_SECONDS",
@@ -144,6 +147,8 @@ class Store(ABC):
     """Where reports go: one implementation per backend (AWS, local folder)."""
 
     lease_seconds: float = CLAIM_LEASE_SECONDS
+    classifier: Classifier | None = None
+    """Who names each record's sender (`record_senders`); None: the package's rules and data."""
 
     def claim(self, report: PreparedReport) -> Claim:
         now = self._now()
@@ -167,6 +172,9 @@ class Store(ABC):
         rows = report.record_rows
         records = rows.parquet_file() or parquet_bytes(rows.table())  # a spooled file goes as it is
         self._put_object(parquet_key("records", report.dt, report.report_key), records)
+        classifier = self.classifier or classifier_for()
+        senders = senders_parquet(rows.batches(), classifier, report.report["ingested_at"])
+        self._put_object(parquet_key("record_senders", report.dt, report.report_key), senders)
         reports = parquet_bytes(reports_table([report.report]))
         self._put_object(parquet_key("reports", report.dt, report.report_key), reports)
         if report.rejected:

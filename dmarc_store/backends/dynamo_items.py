@@ -26,6 +26,8 @@ from typing import Any
 from dmarc_model.columns import REPORT_COLUMNS, item_columns
 from dmarc_model.content import CONTENT_HASH_VERSION
 from dmarc_model.prepare import PreparedReport
+from dmarc_model.senders.classify import Classifier
+from dmarc_model.senders.rows import verdict_values
 from dmarc_model.timestamps import iso_z as iso
 
 ITEM_LIMIT = 400 * 1000
@@ -90,8 +92,10 @@ def ip_pk(source_ip: str) -> str:
     return f"IP#{source_ip}"
 
 
-def record_items(report: PreparedReport, expires_at: int | None) -> Iterator[dict[str, Any]]:
-    """One item per record, from the `records` rows."""
+def record_items(
+    report: PreparedReport, expires_at: int | None, classifier: Classifier | None = None
+) -> Iterator[dict[str, Any]]:
+    """One item per record, from the `records` rows, with its sender's verdict (`ITEM_SENDER_COLUMNS`)."""
     row = report.report
     begin = iso(row["date_range_begin"])
     end = iso(row["date_range_end"])
@@ -112,6 +116,8 @@ def record_items(report: PreparedReport, expires_at: int | None) -> Iterator[dic
             "end": end,
         }
         item.update({name: record[name] for name in RECORD_ATTRIBUTES})
+        if classifier is not None:
+            item.update(verdict_values(classifier.classify(record)))
         if expires_at is not None:
             item[TTL_ATTRIBUTE] = expires_at
         cleaned: dict[str, Any] = _without_nulls(item)

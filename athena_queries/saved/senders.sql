@@ -1,0 +1,62 @@
+-- name: senders
+-- question: Who sends as my domain: which services and servers, how much, does their mail pass, and what should I fix?
+-- param days integer 30: how many days back from today (UTC) to look; the report's begin date counts
+-- param domain varchar '%': policy domain, a LIKE pattern ('%' for all domains)
+WITH chosen AS (
+  SELECT *
+  FROM record_details
+  WHERE dt >= CAST(date_add('day', -CAST(? AS integer), current_date) AS varchar)
+    AND lower(policy_domain) LIKE lower(CAST(? AS varchar))
+),
+selectors AS (
+  SELECT
+    coalesce(chosen.sender, 'unclassified') AS sender,
+    array_join(array_sort(array_agg(DISTINCT lower(sig.selector))), ', ') AS dkim_selectors
+  FROM chosen
+  CROSS JOIN UNNEST(chosen.dkim_results) AS sig(domain, selector, result, human_result)
+  WHERE lower(sig.result) = 'pass' AND sig.selector IS NOT NULL
+  GROUP BY coalesce(chosen.sender, 'unclassified')
+),
+totals AS (
+  SELECT
+    coalesce(sender, 'unclassified') AS sender,
+    max(coalesce(sender_name, 'Not classified yet (run dmarc classify)')) AS sender_name,
+    max(coalesce(sender_category, 'unknown')) AS category,
+    CASE max(CASE sender_confidence WHEN 'high' THEN 3 WHEN 'medium' THEN 2 WHEN 'low' THEN 1 END)
+      WHEN 3 THEN 'high' WHEN 2 THEN 'medium' WHEN 1 THEN 'low'
+    END AS confidence,
+    sum(message_count) AS messages,
+    round(CAST(sum(CASE WHEN dmarc_pass THEN message_count ELSE 0 END) AS double) / nullif(sum(message_count), 0), 4)
+      AS dmarc_pass_share,
+    round(CAST(sum(CASE WHEN dkim_aligned THEN message_count ELSE 0 END) AS double) / nullif(sum(message_count), 0), 4)
+      AS dkim_aligned_share,
+    round(CAST(sum(CASE WHEN spf_aligned THEN message_count ELSE 0 END) AS double) / nullif(sum(message_count), 0), 4)
+      AS spf_aligned_share,
+    count(DISTINCT source_ip) AS source_ips,
+    min(date_range_begin) AS first_seen,
+    max(date_range_end) AS last_seen,
+    sum(CASE WHEN dmarc_pass THEN 0 ELSE message_count END) AS failing_messages,
+    max(sender_fix) AS fix,
+    max(sender_setup_url) AS setup_url
+  FROM chosen
+  GROUP BY coalesce(sender, 'unclassified')
+)
+SELECT
+  totals.sender,
+  totals.sender_name,
+  totals.category,
+  totals.confidence,
+  totals.messages,
+  totals.dmarc_pass_share,
+  totals.dkim_aligned_share,
+  totals.spf_aligned_share,
+  totals.source_ips,
+  totals.first_seen,
+  totals.last_seen,
+  coalesce(selectors.dkim_selectors, '') AS dkim_selectors,
+  totals.failing_messages,
+  CASE WHEN totals.failing_messages > 0 THEN totals.fix END AS fix,
+  CASE WHEN totals.failing_messages > 0 THEN totals.setup_url END AS setup_url
+FROM totals
+LEFT JOIN selectors ON selectors.sender = totals.sender
+ORDER BY totals.messages DESC, totals.sender
