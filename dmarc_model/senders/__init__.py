@@ -1,11 +1,11 @@
 """Who sends as the owner's domain: a pure classifier over one record plus versioned reference data.
 
-    classify    the verdict of one record (`Classifier`, `Verdict`)
-    signals     what a verdict is made from: a record's authentication and its address's network
-    reference   the rules (services, platforms, netblocks), `data/services.toml`
-    owner       the owner's declarations: their servers and the services they use
-    asn         the IP-to-network table (`data/asn.bin`, built by `make asn`)
-    rows        records in, `record_senders` rows out
+classify    the verdict of one record (`Classifier`, `Verdict`)
+signals     what a verdict is made from: a record's authentication and its address's network
+reference   the rules (services, platforms, netblocks), `data/services.toml`
+owner       the owner's declarations: their servers and the services they use
+asn         the IP-to-network table (`data/asn.bin`, built by `make asn`)
+rows        records in, `record_senders` rows out
 """
 
 from dmarc_model.senders.asn import AsnTable, Network
