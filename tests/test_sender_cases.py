@@ -112,3 +112,18 @@ def test_a_passing_verdict_carries_no_fix() -> None:
     for case in (c for c in CASES if c["dkim_aligned"] or c["spf_aligned"]):
         if case["expect_category"] == "service":
             assert verdict_of(case).fix is None, case["id"]
+
+
+@pytest.mark.parametrize(
+    "case_id",
+    ["generic-selector1-no-network-corroboration", "generic-selector-s1-no-corroboration"],
+)
+def test_a_service_the_owner_declares_makes_an_uncorroborated_selector_medium(case_id: str) -> None:
+    case = next(c for c in CASES if c["id"] == case_id)
+    plain = verdict_of(case)
+    assert plain.confidence == "low"
+    owner = OwnerDeclarations.from_data({"services": [plain.sender]})
+    classifier = classifier_for_case(case)
+    declared = Classifier(REFERENCE, classifier.networks, owner, classifier.rdns).classify(record(case))
+    assert (declared.sender, declared.confidence) == (plain.sender, "medium")
+    assert "declared by you as a service you use" in declared.evidence

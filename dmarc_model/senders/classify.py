@@ -8,7 +8,8 @@ ingest and when stored data is reclassified. Signals, strongest first:
 2. a passing DKIM signature by a service's own signing domain (`amazonses.com`): that service, high;
 3. a passing DKIM signature aligned with the From domain whose selector is one the service has its
    customers publish (`google`, `selector1`, `k1`, SES's 32-character tokens): high when the network
-   corroborates it (the address in the service's netblocks, its ASN, its reverse-DNS name), else low;
+   corroborates it (the address in the service's netblocks, its ASN, its reverse-DNS name), else low
+   (medium for a service the owner declares they use);
 4. the SPF (envelope) domain of a service (`sendgrid.net`): high when SPF passed, else medium;
 5. the address in a service's published netblocks, or its reverse-DNS name: medium;
 then disagreement, which is information: a passing signature (the owner's, or a service's) arriving from
@@ -203,10 +204,10 @@ class Classifier:
                 found = self._found(s, service, HIGH, evidence, "selector")
                 if found.on_own_network:
                     return found
-                if weak is None:
-                    weak = _Found(
-                        service, LOW, (*evidence, "not corroborated by the network"), False, "selector"
-                    )
+                declared = service.id in self.owner.services  # you use it: medium, and preferred
+                if weak is None or (declared and weak.confidence == LOW):
+                    uncorroborated = (*evidence, "not corroborated by the network")
+                    weak = _Found(service, MEDIUM if declared else LOW, uncorroborated, False, "selector")
         return weak
 
     def _found(
