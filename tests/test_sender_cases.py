@@ -127,3 +127,21 @@ def test_a_service_the_owner_declares_makes_an_uncorroborated_selector_medium(ca
     declared = Classifier(REFERENCE, classifier.networks, owner, classifier.rdns).classify(record(case))
     assert (declared.sender, declared.confidence) == (plain.sender, "medium")
     assert "declared by you as a service you use" in declared.evidence
+
+
+def test_records_from_networks_the_rules_do_not_name_share_a_verdict_but_keep_their_own_network() -> None:
+    """A report of random addresses is a new network per record: the verdict is made once, and each
+    record keeps its own ASN and organisation."""
+    rows = [
+        ("192.0.2.1", "192.0.2.1", 64501, "Small ISP One"),
+        ("198.51.100.1", "198.51.100.1", 64502, "Small ISP Two"),
+    ]
+    classifier = Classifier(REFERENCE, AsnTable.from_ranges(rows, version="test"))
+    base = {"header_from": "example.com", "policy_dkim": "fail", "policy_spf": "fail", "spf_results": []}
+    one = classifier.classify({**base, "source_ip": "192.0.2.1"})
+    two = classifier.classify({**base, "source_ip": "198.51.100.1"})
+    assert (one.sender, one.category, one.evidence) == (two.sender, two.category, two.evidence)
+    assert (one.asn, one.network, two.asn, two.network) == (64501, "Small ISP One", 64502, "Small ISP Two")
+    assert len(classifier._cache) == 1
+    known = classifier.classify({**base, "source_ip": "203.0.113.9"})
+    assert (known.asn, known.evidence) == (None, ("no signal matched",))

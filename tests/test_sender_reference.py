@@ -128,3 +128,21 @@ def test_a_senders_file_that_does_not_read_is_a_configuration_error(tmp_path: Pa
 
 def test_no_senders_file_declares_nothing() -> None:
     assert load_owner(None) == OwnerDeclarations()
+
+
+@given(st.one_of(st.ip_addresses().map(str), st.text(max_size=45), st.from_regex(r"[0-9a-f:.%/ ]{0,45}")))
+@settings(max_examples=500, deadline=None, derandomize=True)
+def test_the_fast_address_parser_agrees_with_ipaddress(text: str) -> None:
+    import ipaddress
+
+    from dmarc_model.senders.addresses import address_number
+
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        assert address_number(text) is None
+        return
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        assert address_number(text) == (4, int(address.ipv4_mapped))
+    else:
+        assert address_number(text) == (address.version, int(address))

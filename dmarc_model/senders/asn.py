@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dmarc_model.errors import AsnTableError
+from dmarc_model.senders.addresses import address_number
 from dmarc_model.senders.asn_format import LOW64, Meta, Sections, decode, encode
 from dmarc_model.senders.asn_ranges import Span, normalize
 
@@ -140,18 +141,11 @@ class AsnTable:
 
     def lookup(self, ip: str) -> Network | None:
         """The network announcing `ip`, or None (no range holds it, or it is not an address)."""
-        if not isinstance(ip, str):
+        found = address_number(ip)
+        if found is None:
             return None
-        try:
-            address = ipaddress.ip_address(ip)
-        except ValueError:
-            return None
-        if isinstance(address, ipaddress.IPv4Address):
-            return self._lookup_v4(int(address))
-        mapped = address.ipv4_mapped
-        if mapped is not None:
-            return self._lookup_v4(int(mapped))
-        return self._lookup_v6(int(address))
+        version, number = found
+        return self._lookup_v4(number) if version == 4 else self._lookup_v6(number)
 
     def _lookup_v4(self, number: int) -> Network | None:
         i = bisect_right(self._v4_start, number) - 1

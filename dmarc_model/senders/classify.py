@@ -23,7 +23,7 @@ service; nothing at all is `unknown`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from dmarc_model.senders.owner import OwnerDeclarations
@@ -117,12 +117,14 @@ class Classifier:
     def classify_key(self, ip: str, auth: AuthKey) -> Verdict:
         """The verdict of a record given as its address and its `auth_key` (what `classify` does)."""
         facts = self._network_facts(ip)
-        key = (facts, auth)
+        key = (facts.decision, auth)
         verdict = self._cache.get(key)
         if verdict is None:
             if len(self._cache) >= _CACHE_SIZE:
                 self._cache.clear()
             verdict = self._cache[key] = self._verdict(signals_of(auth, facts))
+        if verdict.asn != facts.asn or verdict.network != facts.network:  # a network the rules do not name
+            verdict = replace(verdict, asn=facts.asn, network=facts.network)
         return verdict
 
     def _network_facts(self, ip: str) -> NetworkFacts:
@@ -138,6 +140,7 @@ class Classifier:
                 netblocks=tuple(self.reference.netblocks.services(ip)),
                 rdns=self.rdns.get(ip, "").lower().rstrip("."),
                 owned=(owned[0].name, str(owned[1])) if owned is not None else None,
+                known_network=found is not None and found.asn in self.reference.known_asns,
             )
         return facts
 
@@ -280,7 +283,9 @@ class Classifier:
             evidence = (f"only the network is known: AS{s.asn} ({s.network}), {platform.name}",)
             return self._made(s, f"platform:{platform.id}", platform.name, category, LOW, evidence)
         if s.asn is not None:
-            evidence = (f"only the network is known: AS{s.asn} ({s.network})",)
+            evidence = (
+                "only the network is known (network_asn, network_org), and it is no platform of the rules",
+            )
             return self._made(s, UNKNOWN, "Unknown sender", UNKNOWN, LOW, evidence)
         return self._made(s, UNKNOWN, "Unknown sender", UNKNOWN, LOW, ("no signal matched",))
 

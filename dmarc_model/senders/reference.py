@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from dmarc_model.errors import ConfigurationError
+from dmarc_model.senders.addresses import address_number
 
 __all__ = [
     "KINDS",
@@ -108,19 +109,17 @@ class Netblocks:
     def services(self, ip: str) -> list[str]:
         """The services whose ranges hold `ip` (most specific first); [] for none or for text that is no
         address."""
-        try:
-            address = ipaddress.ip_address(ip)
-        except ValueError:
+        found = address_number(ip) if self._lengths else None
+        if found is None:
             return []
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped
-        number, bits = int(address), address.max_prefixlen
-        found: list[str] = []
-        for version, length in self._lengths:
-            if version == address.version:
+        version, number = found
+        bits = 32 if version == 4 else 128
+        services: list[str] = []
+        for family, length in self._lengths:
+            if family == version:
                 mask = ((1 << length) - 1) << (bits - length)
-                found += self._by_length[(version, length)].get(number & mask, [])
-        return found
+                services += self._by_length[(family, length)].get(number & mask, [])
+        return services
 
     def __len__(self) -> int:
         return sum(len(networks) for networks in self._by_length.values())
@@ -139,6 +138,8 @@ class Reference:
     spf_domains: SuffixIndex
     rdns: SuffixIndex
     platform_by_asn: Mapping[int, Platform]
+    known_asns: frozenset[int]
+    """Every ASN a service or a platform lists."""
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> Reference:
@@ -159,6 +160,9 @@ class Reference:
             spf_domains=SuffixIndex(pairs("spf_domains")),
             rdns=SuffixIndex(pairs("rdns")),
             platform_by_asn={asn: p for p in platforms.values() for asn in sorted(p.asns)},
+            known_asns=frozenset().union(
+                *(p.asns for p in platforms.values()), *(s.asns for s in services.values())
+            ),
         )
 
 

@@ -22,6 +22,15 @@ class NetworkFacts:
     rdns: str
     owned: tuple[str, str] | None
     """The owner's declared servers holding the address: (their name, the declared range)."""
+    known_network: bool = True
+    """Whether the rules name this ASN (a service's or a platform's): if not, only whether there is a
+    network at all can change a verdict, so all such networks share one (`decision`)."""
+
+    @property
+    def decision(self) -> tuple[Any, ...]:
+        """What of these facts a verdict depends on: its cache key, with the record's authentication."""
+        network = (self.asn, self.network) if self.known_network else self.asn is not None
+        return network, self.netblocks, self.rdns, self.owned
 
 
 @dataclass(frozen=True)
