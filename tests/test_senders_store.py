@@ -324,3 +324,30 @@ def test_the_coverage_query_gives_the_named_share_and_the_unnamed_sources(tmp_pa
             expected[case["source_ip"]] += index + 1
     assert {r["source_ip"]: r["messages"] for r in rows} == dict(expected)
     assert [r["messages"] for r in rows] == sorted((r["messages"] for r in rows), reverse=True)
+
+
+@pytest.mark.usefixtures("aws")
+def test_on_aws_the_verdicts_go_to_s3_and_a_lookup_by_ip_answers_with_the_sender() -> None:
+    import boto3
+
+    from dmarc_store.backends.aws import AwsStore
+    from dmarc_store.backends.objects import S3Objects
+    from dmarc_store.lookup import lookup_dynamodb
+    from tests import aws_support as kit
+
+    s3 = boto3.client("s3", region_name=kit.REGION)
+    dynamodb = boto3.client("dynamodb", region_name=kit.REGION)
+    store = AwsStore(s3=s3, dynamodb=dynamodb, bucket=kit.BUCKET, table=kit.TABLE)
+    store.classifier = classifier()
+    result = IngestService(store).ingest("uploads/senders.xml", report_xml(STORE_CASES))
+    assert result.new == 1
+    objects = S3Objects(s3, kit.BUCKET)
+    assert len(objects.list(f"parquet/record_senders/dt={DAY}/")) == 1
+    case = next(c for c in STORE_CASES if c["expect_category"] == "service")
+    rows = list(lookup_dynamodb(dynamodb, kit.TABLE, case["source_ip"], retention_days=0))
+    assert rows
+    assert {row["sender"] for row in rows} >= {case["expect_sender"]}
+    assert all(row["sender_name"] and row["sender_category"] and row["sender_confidence"] for row in rows)
+    done = reclassify_day(objects, classifier(), DAY, datetime.now(UTC))
+    assert done.records == len(STORE_CASES)
+    assert len(objects.list(f"parquet/record_senders/dt={DAY}/")) == 1
