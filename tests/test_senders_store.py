@@ -258,7 +258,8 @@ def test_dmarc_classify_uses_the_senders_file_and_prints_each_day(tmp_path: Path
     report = tmp_path / "senders.xml"
     report.write_bytes(report_xml(STORE_CASES))
     assert _cli("ingest", "--store", str(store), str(report)).exit_code == 0
-    own = next(case for case in STORE_CASES if case["dkim_aligned"])
+    ips = Counter(case["source_ip"] for case in STORE_CASES)
+    own = next(case for case in STORE_CASES if case["dkim_aligned"] and ips[case["source_ip"]] == 1)
     senders_file = tmp_path / "senders.toml"
     senders_file.write_text(
         f'[[own]]\nid = "relay"\nname = "Our relay"\nranges = ["{own["source_ip"]}/32"]\n'
@@ -269,8 +270,8 @@ def test_dmarc_classify_uses_the_senders_file_and_prints_each_day(tmp_path: Path
     [day] = [json.loads(line) for line in run.output.splitlines()]
     assert (day["dt"], day["records"]) == (DAY.isoformat(), len(STORE_CASES))
     assert day["senders"]["own"] >= 1
-    names = query(store, "SELECT DISTINCT sender_name FROM record_details WHERE sender = 'own'")
-    assert names == [{"sender_name": "Our relay"}]
+    sql = "SELECT DISTINCT sender_name FROM record_details WHERE source_ip = ?"
+    assert query(store, sql, (own["source_ip"],)) == [{"sender_name": "Our relay"}]
 
 
 @pytest.mark.parametrize("content", ["[[own]]\nid = 'Bad Id'\nranges = []\n", "not toml ["])

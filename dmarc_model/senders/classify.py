@@ -15,9 +15,11 @@ ingest and when stored data is reclassified. Signals, strongest first:
 then disagreement, which is information: a passing signature (the owner's, or a service's) arriving from
 a mailbox provider's network that is not the service's own, with SPF not aligned, is forwarded mail
 (`forwarder:<platform>`, high); a receiver's `forwarded` or `mailing_list` override with no other
-signal, medium. Last, the network owner (ASN) alone names only a platform (`platform:<id>`, low): a
-mailbox provider's shared platform, or a network such as "Amazon Web Services network", never a
-service; nothing at all is `unknown`.
+signal, medium. Mail that passed DMARC with nothing else to name it was signed with the owner's key or
+sent by a server their SPF authorises: `own`, low (or, SPF aligned from the network of exactly one
+service, that service, medium). Last, the network owner (ASN) alone names only a platform
+(`platform:<id>`, low): a mailbox provider's shared platform, or a network such as "Amazon Web Services
+network", never a service; nothing at all is `unknown`.
 """
 
 from __future__ import annotations
@@ -172,7 +174,28 @@ class Classifier:
             reasons = ", ".join(sorted(s.reasons & _FORWARDING_REASONS))
             evidence = (f"the receiver's override reason: {reasons}",)
             return self._made(s, sender, name, FORWARDER, MEDIUM, evidence, fix=_FORWARDED_FIX)
+        if s.dmarc_pass:
+            return self._authenticated_as_you(s)
         return self._network_verdict(s)
+
+    def _authenticated_as_you(self, s: Signals) -> Verdict:
+        """DMARC passed, yet no rule names the sender: the mail was signed with your domain's key, or sent
+        by a server your SPF record authorises. Your own servers, most likely (or a service you gave a
+        key to), not spoofing: low, until you declare them."""
+        hosting = self._sole_service_of_network(s)
+        if s.spf_aligned and hosting is not None:
+            authorised = (
+                f"SPF passed aligned from {hosting.name}'s network (AS{s.asn}): your SPF allows it",
+            )
+            return self._made(s, hosting.id, hosting.name, SERVICE, MEDIUM, authorised)
+        signed = [(domain, selector) for domain, selector in s.dkim_pass if s.aligned(domain)]
+        if signed:
+            domain, selector = signed[0]
+            how = f"DKIM signature by {domain} (selector {selector!r}) passed aligned: your domain's key"
+        else:
+            how = f"SPF passed aligned for {s.spf_domain}: a server your SPF record authorises"
+        evidence = (how, "no rule names the sender: declare your servers (DMARC_SENDERS_FILE) to confirm")
+        return self._made(s, OWN, "Your domain (servers not declared)", OWN, LOW, evidence)
 
     def _service_signal(self, s: Signals) -> _Found | None:
         services = self.reference.services
@@ -288,6 +311,13 @@ class Classifier:
             )
             return self._made(s, UNKNOWN, "Unknown sender", UNKNOWN, LOW, evidence)
         return self._made(s, UNKNOWN, "Unknown sender", UNKNOWN, LOW, ("no signal matched",))
+
+    def _sole_service_of_network(self, s: Signals) -> Service | None:
+        """The one sending service (not a forwarder) whose ASNs hold the source, if exactly one does."""
+        if s.asn is None:
+            return None
+        found = [x for x in self.reference.services.values() if s.asn in x.asns and x.kind != "forwarder"]
+        return found[0] if len(found) == 1 else None
 
     def _platform(self, s: Signals) -> Platform | None:
         return None if s.asn is None else self.reference.platform_by_asn.get(s.asn)
