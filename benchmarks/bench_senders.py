@@ -39,10 +39,10 @@ from dmarc_model.senders.reference import PACKAGE_RULES  # noqa: E402
 from dmarc_model.senders.rows import senders_parquet  # noqa: E402
 from dmarc_model.unpack import Payload, unpack  # noqa: E402
 from dmarc_store.senders import classifier_for  # noqa: E402
+from tests.helpers import make_report  # noqa: E402
 from tests.test_sender_cases import CASES, verdict_of  # noqa: E402
 from tests.test_senders_store import report_xml  # noqa: E402
 
-MAKE_REPORT = REPO.parent / "shared" / "tools" / "make_report.py"
 CORPUS = REPO.parent / "shared" / "corpus"
 IDENTIFIED = ("service", "own", "forwarder")
 
@@ -64,19 +64,7 @@ def precision() -> None:
 
 
 def generated(path: Path, records: int, seed: int) -> Path:
-    subprocess.run(
-        [
-            sys.executable,
-            str(MAKE_REPORT),
-            "--records",
-            str(records),
-            "--seed",
-            str(seed),
-            "--out",
-            str(path),
-        ],
-        check=True,
-    )
+    make_report(path, records, seed)
     return path
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from dmarc_cli.common import EXIT_FAILED, EXIT_OK, handle_errors, settings_for, store_options
+from dmarc_cli.common import EXIT_FAILED, EXIT_OK, handle_errors, progress_bar, settings_for, store_options
 from dmarc_cli.output import echo_json_line, safe_terminal, terminal_console, terminal_text
 from dmarc_model.senders.classify import Classifier
 from dmarc_store.backends.objects import LocalObjects, Objects
@@ -71,27 +71,16 @@ def command(store_dir: Path | None, use_aws: bool, since: datetime | None, as_js
 def _run(
     objects: Objects, classifier: Classifier, days: list[date], now: datetime, as_json: bool
 ) -> list[Reclassified]:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    progress = Progress(
-        TextColumn("classifying", markup=False),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        TextColumn("{task.fields[day]}", markup=False),
-        transient=True,
-        disable=as_json or not sys.stderr.isatty(),
-        console=terminal_console(stderr=True),
-    )
+    progress = progress_bar("classifying", quiet=as_json)
     done = []
     with progress:
-        task = progress.add_task("classify", total=len(days), day="")
+        task = progress.add_task("classify", total=len(days), detail="")
         for day in days:
             result = reclassify_day(objects, classifier, day, now)
             done.append(result)
             if as_json:
                 echo_json_line(result.as_dict())
-            progress.update(task, advance=1, day=day.isoformat())
+            progress.update(task, advance=1, detail=day.isoformat())
     return done
 
 

@@ -22,6 +22,8 @@ EXIT_USAGE = 2
 EXIT_CONFIG = 3
 
 if TYPE_CHECKING:
+    from rich.progress import Progress
+
     from dmarc_store.query import QueryError, QueryRunner
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -138,3 +140,22 @@ def replacing(path: Path) -> Iterator[TextIO]:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def progress_bar(label: str, *, quiet: bool = False) -> Progress:
+    """The bar of a long run, on stderr, gone when done; off when `quiet` or stderr is no terminal. Each
+    task carries a `detail` field (the file or day in hand), made terminal-safe by the caller."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from dmarc_cli.output import terminal_console
+
+    return Progress(
+        TextColumn(label, markup=False),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[detail]}", markup=False),
+        transient=True,
+        disable=quiet or not sys.stderr.isatty(),
+        console=terminal_console(stderr=True),
+    )

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from dmarc_cli.batch import BatchSummary, ingest_sources
-from dmarc_cli.common import EXIT_FAILED, EXIT_OK, handle_errors, settings_for, store_options
+from dmarc_cli.common import EXIT_FAILED, EXIT_OK, handle_errors, progress_bar, settings_for, store_options
 from dmarc_cli.output import echo_json_line, safe_terminal, terminal_console, terminal_line, terminal_text
 from dmarc_cli.sources import Source, SourceWalk
 from dmarc_store.connect import aws_store, ingest_service, local_store
@@ -68,23 +68,12 @@ def _print_json_line(source: Source, result: IngestResult | None) -> None:
 
 
 def _ingest_with_progress(service: IngestService, sources: list[Source]) -> BatchSummary:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    progress = Progress(
-        TextColumn("ingesting", markup=False),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        TextColumn("{task.fields[name]}", markup=False),
-        transient=True,
-        disable=not sys.stderr.isatty(),
-        console=terminal_console(stderr=True),
-    )
+    progress = progress_bar("ingesting")
     with progress:
-        task = progress.add_task("ingest", total=len(sources), name="")
+        task = progress.add_task("ingest", total=len(sources), detail="")
 
         def advance(source: Source, result: IngestResult | None) -> None:
-            progress.update(task, advance=1, name=safe_terminal(Path(source.key).name)[:40])
+            progress.update(task, advance=1, detail=safe_terminal(Path(source.key).name)[:40])
 
         return ingest_sources(service, sources, on_result=advance)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from dmarc_cli.common import EXIT_OK, handle_errors, settings_for
+from dmarc_cli.common import EXIT_OK, handle_errors, progress_bar, settings_for
 from dmarc_cli.output import echo_json_line, terminal_console, terminal_text
 from dmarc_model.errors import ConfigurationError
 from dmarc_store import rdns
@@ -90,20 +90,10 @@ def _stored_addresses(store: Path, since: datetime | None) -> list[str]:
 def _looked_up(
     wanted: list[str], concurrency: int, timeout: float, *, quiet: bool
 ) -> Iterator[list[tuple[str, rdns.RdnsAnswer]]]:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    progress = Progress(
-        TextColumn("looking up", markup=False),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        transient=True,
-        disable=quiet or not sys.stderr.isatty(),
-        console=terminal_console(stderr=True),
-    )
+    progress = progress_bar("looking up", quiet=quiet)
     resolver = rdns.default_resolver()
     with progress:
-        task = progress.add_task("rdns", total=len(wanted))
+        task = progress.add_task("rdns", total=len(wanted), detail="")
         step = max(1, concurrency) * 8
         for start in range(0, len(wanted), step):
             part = wanted[start : start + step]

@@ -18,7 +18,6 @@ import hashlib
 import io
 import re
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -32,7 +31,7 @@ from dmarc_store.backends.objects import Objects
 from dmarc_store.compact import Compaction, Skipped, compact_day
 from dmarc_store.layout import PARQUET_COMPRESSION, PARQUET_PREFIX, partition_prefix
 
-__all__ = ["CLASSIFIED_PREFIX", "Reclassified", "classify_days", "reclassify_day", "stored_days"]
+__all__ = ["CLASSIFIED_PREFIX", "Reclassified", "reclassify_day", "stored_days"]
 
 CLASSIFIED_PREFIX = "classified-"
 _DT = re.compile(r"/dt=(\d{4}-\d{2}-\d{2})/")
@@ -68,13 +67,6 @@ def stored_days(objects: Objects, since: date | None = None) -> list[date]:
     }
     days = sorted(date.fromisoformat(dt) for dt in found)
     return [day for day in days if since is None or day >= since]
-
-
-def classify_days(
-    objects: Objects, classifier: Classifier, now: datetime, since: date | None = None
-) -> Iterator[Reclassified]:
-    for day in stored_days(objects, since):
-        yield reclassify_day(objects, classifier, day, now)
 
 
 def reclassify_day(objects: Objects, classifier: Classifier, day: date, now: datetime) -> Reclassified:

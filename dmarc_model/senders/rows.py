@@ -20,10 +20,9 @@ __all__ = [
     "CLASSIFIED_COLUMNS",
     "ITEM_SENDER_COLUMNS",
     "VERDICT_COLUMNS",
-    "sender_batches",
+    "sender_items",
     "senders_parquet",
     "senders_table",
-    "verdict_values",
 ]
 
 CLASSIFIED_COLUMNS = (
@@ -109,16 +108,12 @@ def _list_of(column: pa.ListArray, fields: tuple[str, ...]) -> list[tuple[tuple[
     return [tuple(items[offsets[row] : offsets[row + 1]]) for row in range(len(column))]
 
 
-def verdict_values(verdict: Verdict, names: Iterable[str] = ITEM_SENDER_COLUMNS) -> dict[str, Any]:
-    """Some of a verdict's `record_senders` columns, by name."""
-    return {name: VERDICT_COLUMNS[name](verdict) for name in names}
-
-
-def sender_batches(
-    batches: Iterable[pa.RecordBatch], classifier: Classifier, classified_at: datetime
-) -> Iterator[pa.Table]:
-    for batch in batches:
-        yield senders_table(batch, classifier, classified_at)
+def sender_items(parquet: bytes) -> Iterator[dict[str, Any]]:
+    """The `ITEM_SENDER_COLUMNS` of each row of a `senders_parquet` file, in record order: what the
+    DynamoDB record items carry, read back rather than classified again."""
+    source = pq.ParquetFile(io.BytesIO(parquet))
+    for batch in source.iter_batches(columns=list(ITEM_SENDER_COLUMNS)):
+        yield from batch.to_pylist()
 
 
 def senders_parquet(
@@ -128,6 +123,6 @@ def senders_parquet(
     encoded: a report repeats a handful of senders)."""
     buffer = io.BytesIO()
     with pq.ParquetWriter(buffer, SENDERS_SCHEMA, compression=_COMPRESSION) as writer:
-        for table in sender_batches(batches, classifier, classified_at):
-            writer.write_table(table)
+        for batch in batches:
+            writer.write_table(senders_table(batch, classifier, classified_at))
     return buffer.getvalue()

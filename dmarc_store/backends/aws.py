@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from boto3.dynamodb.types import TypeSerializer
 
 from dmarc_model.content import CONTENT_HASH_VERSION
+from dmarc_model.senders.rows import sender_items
 from dmarc_store.aws_clients import translating
 from dmarc_store.backends.base import (
     CLAIM_LEASE_SECONDS,
@@ -44,7 +45,6 @@ from dmarc_store.backends.dynamo_items import (
 from dmarc_store.errors import ClaimLost, ConditionFailed, TransientStoreError, WriteDeferred
 from dmarc_store.layout import quarantine_key, quarantine_note_key
 from dmarc_store.retention import expires_at
-from dmarc_store.senders import classifier_for
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -165,12 +165,13 @@ class AwsStore(Store):
         else:
             self._put(key, data)
 
-    def _write_items(self, report: PreparedReport, claim: Claim, deadline: Deadline | None) -> None:
+    def _write_items(
+        self, report: PreparedReport, claim: Claim, deadline: Deadline | None, senders: bytes
+    ) -> None:
         """The record items, from where an earlier attempt of the same content stopped; with a deadline,
         stopping between batches when it is near, the count written recorded on the claim."""
         total = report.record_rows.num_rows
-        classifier = self.classifier or classifier_for()
-        items = record_items(report, self._expires_at(report), classifier)
+        items = record_items(report, self._expires_at(report), sender_items(senders))
         items = itertools.islice(items, claim.resume_from, None)
         written = claim.resume_from + self._batch_write(items, deadline)
         if written < total:

@@ -179,7 +179,7 @@ class Store(ABC):
         self._put_object(parquet_key("reports", report.dt, report.report_key), reports)
         if report.rejected:
             self._put_object(kept_aside_key(report.dt, report.report_key), kept_aside_document(report))
-        self._write_items(report, claim, deadline)
+        self._write_items(report, claim, deadline, senders)
 
     def record_conflict(self, report: PreparedReport, claim: Claim, detected_at: datetime) -> str:
         """Keep this copy's identity, sources and totals in the `conflicts` table (as long as the data)."""
@@ -212,9 +212,12 @@ class Store(ABC):
     def _put_object(self, key: str, data: bytes | Path) -> None:
         """Write one object whole (readers never see half of it), from bytes or a file's contents."""
 
-    def _write_items(self, report: PreparedReport, claim: Claim, deadline: Deadline | None) -> None:
-        """Backend rows beside the Parquet (DynamoDB record items); none by default."""
-        del report, claim, deadline
+    def _write_items(
+        self, report: PreparedReport, claim: Claim, deadline: Deadline | None, senders: bytes
+    ) -> None:
+        """Backend rows beside the Parquet (DynamoDB record items, with the verdicts of `senders`, the
+        `record_senders` file just written); none by default."""
+        del report, claim, deadline, senders
 
     @abstractmethod
     def complete(self, report: PreparedReport, claim: Claim) -> None:

@@ -19,15 +19,13 @@ values are left out rather than stored as NULL.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
 from dmarc_model.columns import REPORT_COLUMNS, item_columns
 from dmarc_model.content import CONTENT_HASH_VERSION
 from dmarc_model.prepare import PreparedReport
-from dmarc_model.senders.classify import Classifier
-from dmarc_model.senders.rows import verdict_values
 from dmarc_model.timestamps import iso_z as iso
 
 ITEM_LIMIT = 400 * 1000
@@ -93,9 +91,10 @@ def ip_pk(source_ip: str) -> str:
 
 
 def record_items(
-    report: PreparedReport, expires_at: int | None, classifier: Classifier | None = None
+    report: PreparedReport, expires_at: int | None, senders: Iterator[Mapping[str, Any]] | None = None
 ) -> Iterator[dict[str, Any]]:
-    """One item per record, from the `records` rows, with its sender's verdict (`ITEM_SENDER_COLUMNS`)."""
+    """One item per record, from the `records` rows, with its sender's verdict when `senders` gives
+    them, one per record in order (`dmarc_model.senders.rows.sender_items`)."""
     row = report.report
     begin = iso(row["date_range_begin"])
     end = iso(row["date_range_end"])
@@ -116,8 +115,8 @@ def record_items(
             "end": end,
         }
         item.update({name: record[name] for name in RECORD_ATTRIBUTES})
-        if classifier is not None:
-            item.update(verdict_values(classifier.classify(record)))
+        if senders is not None:
+            item.update(next(senders))
         if expires_at is not None:
             item[TTL_ATTRIBUTE] = expires_at
         cleaned: dict[str, Any] = _without_nulls(item)
