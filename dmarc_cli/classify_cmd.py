@@ -15,7 +15,7 @@ from dmarc_model.senders.classify import Classifier
 from dmarc_store.backends.objects import LocalObjects, Objects
 from dmarc_store.classify import Reclassified, reclassify_day, stored_days
 from dmarc_store.compact import Skipped
-from dmarc_store.senders import local_classifier, settings_classifier
+from dmarc_store.senders import local_classifier
 
 
 @click.command("classify")
@@ -49,13 +49,13 @@ def command(store_dir: Path | None, use_aws: bool, since: datetime | None, as_js
     """
     settings = settings_for(store_dir)
     objects: Objects
+    classifier: Classifier
     if use_aws:
-        from dmarc_store.connect import s3_objects
+        from dmarc_store.connect import aws_classifier, s3_objects
 
-        objects = s3_objects(settings)
+        objects, classifier = s3_objects(settings), aws_classifier(settings)
     else:
-        objects = LocalObjects(settings.store)
-    classifier = settings_classifier(settings) if use_aws else local_classifier(settings)
+        objects, classifier = LocalObjects(settings.store), local_classifier(settings)
     days = stored_days(objects, since.date() if since else None)
     now = datetime.now(UTC)
     results = list(_run(objects, classifier, days, now, as_json))

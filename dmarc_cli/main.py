@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "compact": "dmarc_cli.compact_cmd",
     "classify": "dmarc_cli.classify_cmd",
     "rdns": "dmarc_cli.rdns_cmd",
+    "refresh": "dmarc_cli.refresh_cmd",
     "query": "dmarc_cli.query_cmd",
     "dns": "dmarc_cli.dns_cmd",
     "report": "dmarc_cli.report_cmd",

@@ -2,6 +2,7 @@
 
     clients = AwsClients()                    (dmarc_store.aws_clients: one Config, errors translated)
     aws_store(settings, clients)              the ingest backend on DynamoDB and S3
+    aws_classifier(settings, clients)         naming senders with the reference data published to S3
     s3_objects(settings, clients)             the bucket's objects, for compaction
     dynamodb(settings, clients)               the table's client and name, for lookups by IP
     athena_runner(settings, clients)          the query runner on Athena
@@ -18,16 +19,26 @@ from typing import TYPE_CHECKING, Any
 from dmarc_model.errors import ConfigurationError
 from dmarc_store.backends.local import LocalStore
 from dmarc_store.ingest.service import IngestService
+from dmarc_store.reference.published import published_files
 from dmarc_store.senders import local_classifier, settings_classifier
 from dmarc_store.settings import Settings
 
 if TYPE_CHECKING:
+    from dmarc_model.senders.classify import Classifier
     from dmarc_store.aws_clients import AwsClients
     from dmarc_store.backends.aws import AwsStore
     from dmarc_store.backends.objects import S3Objects
     from dmarc_store.query import AthenaQueryRunner
 
-__all__ = ["athena_runner", "aws_store", "dynamodb", "ingest_service", "local_store", "s3_objects"]
+__all__ = [
+    "athena_runner",
+    "aws_classifier",
+    "aws_store",
+    "dynamodb",
+    "ingest_service",
+    "local_store",
+    "s3_objects",
+]
 
 
 def _clients(clients: AwsClients | None) -> AwsClients:
@@ -56,8 +67,17 @@ def aws_store(settings: Settings, clients: AwsClients | None = None) -> AwsStore
         retention_days=settings.retention_days,
         lease_seconds=settings.claim_lease_seconds,
     )
-    store.classifier = settings_classifier(settings)
+    store.classifier = aws_classifier(settings, clients)
     return store
+
+
+def aws_classifier(settings: Settings, clients: AwsClients | None = None) -> Classifier:
+    """The classifier with the reference data the refresh job published to the bucket, copied to the
+    Lambda's /tmp once per version (`dmarc_store.reference`)."""
+    import tempfile
+
+    cache = Path(tempfile.gettempdir()) / "dmarc-reference"
+    return settings_classifier(settings, published=published_files(s3_objects(settings, clients), cache))
 
 
 def s3_objects(settings: Settings, clients: AwsClients | None = None) -> S3Objects:

@@ -20,6 +20,8 @@ message text; the `dmarc` command exits with each class's `exit_code` (0 is succ
     │   │   └── ObjectMissing           a listed object is gone: another compaction merged it
     │   └── ConditionFailed             a conditional write lost (the backends handle it; never escapes)
     ├── IngestIncomplete                some reports of an object were not stored, the rest were  exit 1
+    ├── ReferenceSourceError            a source of reference data (DNS, the npm registry) failed or
+    │                                   answered with something unusable: what is published stays
     ├── QueryError                      a query could not run                                exit 1
     │   └── QueryFailedError            SQL that does not parse, translate or run; Athena failures
     │       └── handlers.athena_views.QueryFailed   a view's DDL failed on Athena (the custom resource)
@@ -53,6 +55,7 @@ __all__ = [
     "QueryError",
     "QueryFailedError",
     "QueryUsageError",
+    "ReferenceSourceError",
     "ReportBusy",
     "StoreError",
     "TransientStoreError",
@@ -126,6 +129,12 @@ class IngestIncomplete(DmarcError):
     def continues(self) -> bool:
         """Every failure was a WriteDeferred: the next attempt goes on where this one stopped."""
         return all(failure.deferred for failure in self.result.failed)
+
+
+class ReferenceSourceError(DmarcError):
+    """A source of reference data (DNS, the npm registry) failed or answered with something unusable.
+
+    The refresh publishes nothing from it: the snapshot already published stays current."""
 
 
 class QueryError(DmarcError):

@@ -15,9 +15,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from dmarc_model.errors import UsageError
 from dmarc_store.classify import reclassify_day, stored_days
-from dmarc_store.connect import s3_objects
+from dmarc_store.connect import aws_classifier, s3_objects
 from dmarc_store.ingest.continuation import lambda_deadline
-from dmarc_store.senders import settings_classifier
 from dmarc_store.settings import get_settings
 
 logger = Logger(service="dmarc-classify")
@@ -29,7 +28,7 @@ RESERVE_SECONDS = 120.0
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = get_settings()
     objects = s3_objects(settings)
-    classifier = settings_classifier(settings)
+    classifier = aws_classifier(settings)
     deadline = lambda_deadline(context)
     done: list[dict[str, Any]] = []
     now = datetime.now(UTC)

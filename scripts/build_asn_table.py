@@ -15,7 +15,6 @@ The data is CC BY 4.0 (RouteViews, DB-IP, NRO): NOTICE credits it. A bad file or
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import sys
@@ -28,8 +27,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from dmarc_model.errors import AsnTableError  # noqa: E402
-from dmarc_model.senders.asn_format import Meta, encode  # noqa: E402
-from dmarc_model.senders.asn_ranges import Normalized, Span, normalize  # noqa: E402
+from dmarc_model.senders.asn_build import compile_table  # noqa: E402
+from dmarc_model.senders.asn_build import read_rows as rows_of  # noqa: E402
+from dmarc_model.senders.asn_format import Meta  # noqa: E402
+from dmarc_model.senders.asn_ranges import Normalized, Span  # noqa: E402
 
 SOURCE = ROOT / "node_modules" / "@ip-location-db" / "asn"
 OUTPUT = ROOT / "dmarc_model" / "senders" / "data" / "asn.bin"
@@ -39,13 +40,7 @@ def read_rows(path: Path) -> Iterator[Span]:
     """The rows of one numeric CSV; AsnTableError naming the line of the first bad one."""
     try:
         with path.open(newline="", encoding="utf-8") as stream:
-            for line, row in enumerate(csv.reader(stream), start=1):
-                if len(row) != 4:
-                    raise AsnTableError(f"{path}:{line}: {len(row)} fields, expected start,end,asn,org")
-                try:
-                    yield Span(int(row[0]), int(row[1]), int(row[2]), row[3])
-                except ValueError:
-                    raise AsnTableError(f"{path}:{line}: start, end and asn must be integers") from None
+            yield from rows_of(stream, str(path))
     except (OSError, UnicodeDecodeError) as error:
         raise AsnTableError(f"cannot read {path}: {error}") from None
 
@@ -72,11 +67,9 @@ def write_atomically(path: Path, data: bytes) -> None:
 
 def build(ipv4: Path, ipv6: Path, output: Path) -> tuple[Normalized, Normalized, int]:
     """Compile the two CSVs into `output`: both families' normalization and the file's size."""
-    v4 = normalize(read_rows(ipv4), 4)
-    v6 = normalize(read_rows(ipv6), 6)
-    data = encode(v4.spans, v6.spans, source_meta(ipv4.parent))
-    write_atomically(output, data)
-    return v4, v6, len(data)
+    compiled = compile_table(read_rows(ipv4), read_rows(ipv6), source_meta(ipv4.parent))
+    write_atomically(output, compiled.data)
+    return compiled.v4, compiled.v6, len(compiled.data)
 
 
 def _describe(name: str, result: Normalized) -> str:

@@ -23,6 +23,7 @@ FUNCTIONS = {
     "IngestLambdaFunction": "handlers/ingest.handler",
     "CompactLambdaFunction": "handlers/compact.handler",
     "ClassifyLambdaFunction": "handlers/classify.handler",
+    "RefreshLambdaFunction": "handlers/refresh.handler",
     "LookupLambdaFunction": "handlers/lookup.handler",
     "AthenaSetupLambdaFunction": "handlers/athena_setup.handler",
 }
@@ -277,12 +278,20 @@ def test_ingest_reads_the_queue_in_batches_with_partial_failures(packaged: Packa
     assert mapping["ScalingConfig"]["MaximumConcurrency"] >= 2
 
 
-def test_compact_runs_daily(packaged: Packaged) -> None:
-    (rule,) = packaged.of_type("AWS::Events::Rule").values()
-    assert rule["Properties"]["ScheduleExpression"].startswith("cron(")
-    assert rule["Properties"]["ScheduleExpression"].endswith(" * * ? *)")  # every day
-    (target,) = rule["Properties"]["Targets"]
-    assert target["Arn"] == {"Fn::GetAtt": ["CompactLambdaFunction", "Arn"]}
+def _schedules(packaged: Packaged) -> dict[str, str]:
+    """Function resource -> the schedule expression of the rule targeting it."""
+    found = {}
+    for rule in packaged.of_type("AWS::Events::Rule").values():
+        (target,) = rule["Properties"]["Targets"]
+        found[target["Arn"]["Fn::GetAtt"][0]] = rule["Properties"]["ScheduleExpression"]
+    return found
+
+
+def test_compact_runs_daily_and_the_refresh_weekly(packaged: Packaged) -> None:
+    schedules = _schedules(packaged)
+    assert set(schedules) == {"CompactLambdaFunction", "RefreshLambdaFunction"}
+    assert re.fullmatch(r"cron\(\d+ \d+ \* \* \? \*\)", schedules["CompactLambdaFunction"])  # every day
+    assert re.fullmatch(r"cron\(\d+ \d+ \? \* [A-Z]{3} \*\)", schedules["RefreshLambdaFunction"])  # a weekday
 
 
 def test_every_function_environment_variable_is_a_settings_field_or_powertools(packaged: Packaged) -> None:
@@ -353,6 +362,21 @@ def test_iam_allows_named_actions_on_named_resources_only(packaged: Packaged) ->
                 assert allowed_resource_is_named(resource), f"{where}: {resource} is not a named resource"
 
 
+def test_the_refresh_writes_only_under_reference_and_ingest_only_reads_it(packaged: Packaged) -> None:
+    def object_grants(role: str) -> dict[str, set[str]]:
+        grants: dict[str, set[str]] = {}
+        (policy,) = packaged.resources[role]["Properties"]["Policies"]
+        for statement in statements(policy["PolicyDocument"]):
+            for resource in as_list(statement["Resource"]):
+                if sub_text(resource).startswith("${DataBucket.Arn}/"):
+                    grants.setdefault(sub_text(resource), set()).update(as_list(statement["Action"]))
+        return grants
+
+    assert object_grants("RefreshRole") == {"${DataBucket.Arn}/reference/*": {"s3:GetObject", "s3:PutObject"}}
+    for role in ("IngestRole", "ClassifyRole"):
+        assert object_grants(role)["${DataBucket.Arn}/reference/*"] == {"s3:GetObject"}
+
+
 def test_roles_are_for_lambda_only(packaged: Packaged) -> None:
     for name, role in packaged.of_type("AWS::IAM::Role").items():
         (statement,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
@@ -387,6 +411,14 @@ def test_each_role_reaches_what_its_function_does_and_no_more(packaged: Packaged
     assert classify == {"logs:CreateLogStream", "logs:PutLogEvents", "s3:ListBucket", "s3:GetObject"} | {
         "s3:PutObject",
         "s3:DeleteObject",
+    }
+    refresh = actions("RefreshRole")
+    assert refresh == {
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "s3:ListBucket",
+        "s3:GetObject",
+        "s3:PutObject",
     }
     assert {action.split(":")[0] for action in lookup} == {"logs", "dynamodb"}
     writes = ("Put", "Write", "Update", "Delete")

@@ -140,12 +140,15 @@ class Reference:
     platform_by_asn: Mapping[int, Platform]
     known_asns: frozenset[int]
     """Every ASN a service or a platform lists."""
+    netblock_ranges: tuple[tuple[str, str], ...] = ()
+    """(range, service) of every netblock, as `netblocks` indexes them (a snapshot adds to them)."""
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> Reference:
         services = {service.id: service for service in map(_service, data.get("service", []))}
         platforms = {platform.id: platform for platform in map(_platform, data.get("platform", []))}
         blocks = [_netblocks(entry, services) for entry in data.get("netblocks", [])]
+        ranges = tuple((cidr, service) for service, _, cidrs in blocks for cidr in cidrs)
 
         def pairs(key: str) -> Iterator[tuple[str, str]]:
             return ((value, s.id) for s in services.values() for value in getattr(s, key))
@@ -154,7 +157,7 @@ class Reference:
             version=str(data.get("version", "")),
             services=services,
             platforms=platforms,
-            netblocks=Netblocks((cidr, service) for service, _, ranges in blocks for cidr in ranges),
+            netblocks=Netblocks(ranges),
             netblocks_as_of=max((as_of for _, as_of, _ in blocks), default=""),
             dkim_domains=SuffixIndex(pairs("dkim_domains")),
             spf_domains=SuffixIndex(pairs("spf_domains")),
@@ -163,6 +166,7 @@ class Reference:
             known_asns=frozenset().union(
                 *(p.asns for p in platforms.values()), *(s.asns for s in services.values())
             ),
+            netblock_ranges=ranges,
         )
 
 

@@ -55,6 +55,10 @@ class Objects(ABC):
         """The object's bytes; ObjectMissing when there is none."""
         return self.read(key).data
 
+    def path(self, key: str) -> Path | None:
+        """Where the object lies on this machine's disk, if it does (a local store); None for S3."""
+        return None
+
     @abstractmethod
     def put(self, key: str, data: bytes) -> None:
         """Write whole or not at all: readers never see half an object."""
@@ -159,6 +163,9 @@ class LocalObjects(Objects):
             if path.is_file() and not path.name.startswith(".")
         )
         return sorted(key for key in keys if key.startswith(prefix))
+
+    def path(self, key: str) -> Path | None:
+        return self.root / key
 
     def read(self, key: str) -> StoredObject:
         try:
