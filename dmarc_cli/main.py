@@ -30,6 +30,8 @@ COMMANDS: dict[str, str] = {
     "report": "dmarc_cli.report_cmd",
     "export": "dmarc_cli.export_cmd",
     "prune": "dmarc_cli.prune_cmd",
+    "alerts": "dmarc_cli.alerts_cmd",
+    "plan": "dmarc_cli.plan_cmd",
 }
 """Command name -> module holding `command`."""
 

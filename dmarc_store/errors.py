@@ -14,8 +14,10 @@ message text; the `dmarc` command exits with each class's `exit_code` (0 is succ
     │   ├── TransientStoreError         worth retrying: throttling, 5xx, timeouts, connection errors
     │   │   ├── ReportBusy              another worker is writing this report right now
     │   │   ├── ClaimLost               our lease ran out and another worker took the report over
-    │   │   └── WriteDeferred           the invocation ran short of time part way through a big
-    │   │                               report's items: what was written is recorded, a retry goes on
+    │   │   ├── WriteDeferred           the invocation ran short of time part way through a big
+    │   │   │                           report's items: what was written is recorded, a retry goes on
+    │   │   └── dmarc_store.alerts.state.StateChanged  another alert evaluation saved the incidents
+    │   │                               since this one read them: run it again
     │   ├── PermanentStoreError         AWS refused the request (access denied, no such table ...)
     │   │   └── ObjectMissing           a listed object is gone: another compaction merged it
     │   └── ConditionFailed             a conditional write lost (the backends handle it; never escapes)

@@ -7,6 +7,7 @@ catches up.
 
 from __future__ import annotations
 
+import json
 import re
 
 import click
@@ -74,12 +75,26 @@ def _settings_table() -> dict[str, str]:
     return {name: default.strip() for name, default in rows}
 
 
+def _default_text(value: object) -> str:
+    """A default as README writes it: a list as JSON (as the variable takes it), a flag in lower case."""
+    if isinstance(value, tuple):
+        return json.dumps(list(value))
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
+
+
 def test_the_readme_lists_every_setting_with_the_default_the_code_has() -> None:
     from dmarc_store.settings import Settings
+    from dmarc_store.thresholds import PREFIXES, threshold_settings
 
     table = _settings_table()
     fields = {f"DMARC_{name.upper()}": field for name, field in Settings.model_fields.items()}
-    assert sorted(table) == sorted(fields), "README's Settings table and dmarc_store/settings.py differ"
+    for cls, prefix in PREFIXES.items():
+        fields |= {
+            f"{prefix}{name.upper()}": field for name, field in threshold_settings(cls).model_fields.items()
+        }
+    assert sorted(table) == sorted(fields), "README's Settings tables and the settings differ"
     for name, field in fields.items():
         if field.default is not None:
-            assert table[name] == f"`{field.default}`", f"{name}: README says {table[name]}"
+            assert table[name] == f"`{_default_text(field.default)}`", f"{name}: README says {table[name]}"

@@ -16,6 +16,7 @@ import os
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -85,6 +86,15 @@ class S3Objects(Objects):
         for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
             keys.extend(item["Key"] for item in page.get("Contents", []))
         return sorted(keys)
+
+    def list_dated(self, prefix: str) -> builtins.list[tuple[str, datetime]]:
+        """Keys under a prefix, sorted, each with when it was last written (UTC)."""
+        found: builtins.list[tuple[str, datetime]] = []
+        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+            found.extend(
+                (item["Key"], item["LastModified"].astimezone(UTC)) for item in page.get("Contents", [])
+            )
+        return sorted(found)
 
     def read(self, key: str) -> StoredObject:
         try:
@@ -166,6 +176,17 @@ class LocalObjects(Objects):
 
     def path(self, key: str) -> Path | None:
         return self.root / key
+
+    def list_dated(self, prefix: str) -> builtins.list[tuple[str, datetime]]:
+        """Keys under a prefix, sorted, each with when its file was last written (UTC)."""
+        dated = []
+        for key in self.list(prefix):
+            try:
+                modified = (self.root / key).stat().st_mtime
+            except FileNotFoundError:
+                continue
+            dated.append((key, datetime.fromtimestamp(modified, UTC)))
+        return dated
 
     def read(self, key: str) -> StoredObject:
         try:
