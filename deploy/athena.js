@@ -221,4 +221,32 @@ async function setupStatements(context) {
   return statements;
 }
 
-module.exports = { resources, setupStatements, readArns, logicalId, queryDescription };
+// IAM statements of a function that runs the saved queries (alerts, digest): queries in the stack's
+// workgroup (awswrangler reads the workgroup's settings and the results), the catalogue read-only.
+async function readStatements(context) {
+  const { catalog, tables, views } = catalogueArns(await params(context));
+  return [
+    {
+      Sid: 'RunQueriesInTheStackWorkgroup',
+      Effect: 'Allow',
+      Action: [
+        'athena:StartQueryExecution',
+        'athena:GetQueryExecution',
+        'athena:GetQueryResults',
+        'athena:StopQueryExecution',
+        'athena:GetWorkGroup',
+      ],
+      Resource: {
+        'Fn::Sub': 'arn:${AWS::Partition}:athena:${AWS::Region}:${AWS::AccountId}:workgroup/${AthenaWorkGroup}',
+      },
+    },
+    {
+      Sid: 'ReadTheCatalogue',
+      Effect: 'Allow',
+      Action: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartitions'],
+      Resource: [...catalog, ...tables, ...views],
+    },
+  ];
+}
+
+module.exports = { resources, setupStatements, readStatements, readArns, logicalId, queryDescription };

@@ -37,6 +37,24 @@ const DEFAULTS = {
   noncurrentVersionRetentionDays: '30', // overwritten or deleted S3 object versions
   // Alarm e-mail (SNS subscription to confirm). Empty: alarms still publish to the SNS topic.
   alarmEmail: '',
+  // Alerts and the weekly digest (README, Deploy, Alerts on AWS): everything is off until an address is set.
+  // alertEmail: subscribed to the alert topic (confirm the e-mail SNS sends). digestFrom: the digest's
+  // sender, an SES-verified address or an address of a verified domain. Either one creates the alert
+  // topic, the daily alerts schedule and the actions of PipelineAliveAlarm; digestFrom also the weekly
+  // digest schedule and the digest's permission to send from it.
+  alertEmail: '',
+  digestFrom: '',
+  // The digest's recipients (comma-separated). Empty: alertEmail.
+  digestTo: '',
+  // EventBridge Scheduler expressions, in UTC: the alerts after the day's reports (most reporters send
+  // theirs in the hours after midnight UTC), the digest on Monday morning.
+  alertsSchedule: 'cron(30 6 * * ? *)',
+  digestSchedule: 'cron(0 7 ? * MON *)',
+  // A few alert thresholds (DMARC_ALERT_*; dmarc_model/alerts/thresholds.py). Empty: the code's default.
+  alertHeartbeatHours: '',
+  alertNewUnknownMessages: '',
+  alertBlockedMinMessages: '',
+  alertReporterSilentDays: '',
   // QuickSight user or group ARN to share the Athena data source with. Empty: no QuickSight resources.
   quickSightPrincipal: '',
   // AWS SDK for pandas layer. Empty: the 3.16.1 layer of the region and architecture (pandas-layers.json).
@@ -64,6 +82,17 @@ const RENAMED = {
   projectionStartDate: 'use earliestReportDate, which also bounds the report dates ingest accepts',
 };
 const MIN_RETENTION_DAYS = 7; // reports arrive a day or more after their period begins
+
+// Alert threshold params -> the settings they set (fields of dmarc_model.alerts.AlertThresholds).
+const ALERT_THRESHOLDS = {
+  alertHeartbeatHours: 'DMARC_ALERT_HEARTBEAT_HOURS',
+  alertNewUnknownMessages: 'DMARC_ALERT_NEW_UNKNOWN_MESSAGES',
+  alertBlockedMinMessages: 'DMARC_ALERT_BLOCKED_MIN_MESSAGES',
+  alertReporterSilentDays: 'DMARC_ALERT_REPORTER_SILENT_DAYS',
+};
+const ADDRESS = /^[A-Za-z0-9._%+-]+@(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$/;
+// EventBridge Scheduler: cron(minutes hours day-of-month month day-of-week year) or rate(n unit).
+const SCHEDULE = /^(cron\(\S+ \S+ \S+ \S+ \S+ \S+\)|rate\([1-9]\d* (minute|minutes|hour|hours|day|days)\))$/;
 
 class ParamError extends Error {}
 
@@ -144,6 +173,60 @@ function retention(p) {
     earliestReportDate,
     projectionRange: projectionRange(retentionDays, earliestReportDate),
     lifecycleRules: lifecycleRules(days),
+  };
+}
+
+function address(name, value) {
+  const text = String(value).trim();
+  if (text && !ADDRESS.test(text)) fail(name, value, 'an address such as owner@example.com');
+  return text;
+}
+
+function schedule(name, value) {
+  const text = String(value).trim();
+  if (!SCHEDULE.test(text)) fail(name, value, 'a schedule such as cron(30 6 * * ? *) or rate(1 day)');
+  const fields = text.startsWith('cron(') ? text.slice(5, -1).split(' ') : [];
+  if (fields.length && fields[2] !== '?' && fields[4] !== '?') {
+    fail(name, value, 'cron: day-of-month or day-of-week must be ?');
+  }
+  return text;
+}
+
+// The alerts and the digest: addresses, schedules, thresholds; the functions' environments and the
+// SES identities the digest may send as (the sender, its domain, and the recipients: in the SES
+// sandbox each recipient is an identity the sending is authorised against too).
+function alerting(p, reportDomainsText) {
+  const alertEmail = address('alertEmail', p.alertEmail);
+  const digestFrom = address('digestFrom', p.digestFrom);
+  const digestTo = String(p.digestTo || alertEmail)
+    .split(',')
+    .map((item) => address('digestTo', item))
+    .filter(Boolean);
+  if (digestFrom && !digestTo.length) fail('digestTo', p.digestTo, 'recipients (or alertEmail) with digestFrom');
+  const thresholds = {};
+  for (const [name, variable] of Object.entries(ALERT_THRESHOLDS)) {
+    if (String(p[name]).trim() !== '') thresholds[variable] = String(integer(name, p[name]));
+  }
+  const identity = (value) => ({
+    'Fn::Sub': `arn:\${AWS::Partition}:ses:\${AWS::Region}:\${AWS::AccountId}:identity/${value}`,
+  });
+  const identities = digestFrom
+    ? [...new Set([digestFrom, digestFrom.split('@')[1], ...digestTo])].map(identity)
+    : [];
+  const topic = { 'Fn::If': ['AlertsEnabled', { Ref: 'AlertTopic' }, ''] };
+  return {
+    alertEmail,
+    digestFrom,
+    digestTo,
+    alertsSchedule: schedule('alertsSchedule', p.alertsSchedule),
+    digestSchedule: schedule('digestSchedule', p.digestSchedule),
+    digestIdentityArns: identities,
+    alertsEnvironment: { DMARC_ALERTS_TOPIC_ARN: topic, DMARC_DOMAINS: reportDomainsText, ...thresholds },
+    digestEnvironment: {
+      DMARC_DIGEST_FROM: digestFrom,
+      DMARC_DIGEST_TO: digestTo.join(','),
+      DMARC_DOMAINS: reportDomainsText,
+    },
   };
 }
 
@@ -241,6 +324,7 @@ function resolveParams(raw, { stage, region, service }) {
     ruleSetName: existingRuleSet || `${prefix}-receipts`,
     ruleName: `${prefix}-store-reports`,
     ...kept,
+    ...alerting(p, reportDomains.join(',')),
     logRetentionDays,
     alarmEmail,
     quickSightPrincipal,

@@ -39,7 +39,8 @@ def command(store_dir: Path | None, use_aws: bool, as_json: bool, as_of: datetim
     An incident opens once, is updated quietly while it holds, is escalated when it gets worse, and
     resolves when it clears; the state lives in the store (alerts/), or in DynamoDB with --aws. Each
     run prints what changed since the last one, then every open incident with its evidence and next
-    step. Thresholds are the DMARC_ALERT_* settings.
+    step. Thresholds are the DMARC_ALERT_* settings; DMARC_DOMAINS names the domains that must get
+    reports (the heartbeat also watches a domain whose reports all stopped).
 
     \b
     Exit codes: 0 evaluated (whatever it found), 1 a query failed, or another run saved the state
@@ -60,7 +61,7 @@ def command(store_dir: Path | None, use_aws: bool, as_json: bool, as_of: datetim
     objects, state = _objects(settings, use_aws), incident_state(settings, use_aws)
     now = datetime.combine(as_of.date(), time(6), UTC) if as_of else datetime.now(UTC)
     try:
-        evaluation = run_alerts(runner, objects, state, now, thresholds)
+        evaluation = run_alerts(runner, objects, state, now, thresholds, settings.domain_list)
     except QueryError as error:
         query_failure(error)
     if as_json:

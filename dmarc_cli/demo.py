@@ -7,7 +7,9 @@
 3. `dmarc ingest` of the corpus and of those reports, with a summary;
 4. who sends as the domains (the saved query `senders`), then the enforcement readiness of each domain
    (the saved query `enforcement_readiness`);
-5. `report.html`: `dmarc report` over the same store.
+5. the alert rules, evaluated once (`dmarc alerts`: the incidents land in the store), and the policy
+   plan of each demo domain (`dmarc plan`: the next record and its verdict);
+6. `report.html`: `dmarc report` over the same store.
 """
 
 from __future__ import annotations
@@ -56,11 +58,20 @@ def main(corpus: Path, store: Path, html: Path) -> None:
     print_summary(summary, where=str(store))
     _print_senders(store)
     _print_readiness(store)
+    _print_alerts_and_plans(store)
     _write_report(store, html)
-    readiness = f".venv/bin/dmarc query enforcement_readiness --store {store}"
+    plan = f".venv/bin/dmarc plan {DEMO_DOMAINS[0]} --store {store}"
+    digest = f".venv/bin/dmarc digest --text --store {store}"
     console.print()
     console.print(
-        terminal_line("Next: ", (".venv/bin/dmarc query --list", "bold"), ", then ", (readiness, "bold"))
+        terminal_line(
+            "Next: ",
+            (".venv/bin/dmarc query --list", "bold"),
+            ", ",
+            (plan, "bold"),
+            ", then ",
+            (digest, "bold"),
+        )
     )
 
 
@@ -134,6 +145,35 @@ def _print_readiness(store: Path) -> None:
     console.print(table if rows else terminal_line(("no reports in the last 30 days", "yellow")))
 
 
+def _print_alerts_and_plans(store: Path) -> None:
+    from dmarc_model.alerts import DEFAULT_THRESHOLDS
+    from dmarc_store.alerts.run import run_alerts
+    from dmarc_store.alerts.state import LocalIncidentState
+    from dmarc_store.backends.objects import LocalObjects
+    from dmarc_store.plan import load_plan
+    from dmarc_store.query import DuckDBQueryRunner
+
+    runner = DuckDBQueryRunner(store)
+    try:
+        state = LocalIncidentState(store)
+        evaluation = run_alerts(runner, LocalObjects(store), state, datetime.now(UTC), DEFAULT_THRESHOLDS)
+        console.print(
+            terminal_text(f"Alerts (dmarc alerts): {len(evaluation.open_incidents)} open incidents.")
+        )
+        for incident in evaluation.open_incidents[:5]:
+            console.print(terminal_text(f"  [{incident.severity}] {incident.rule}: {incident.summary}"))
+        rules = sorted({incident.rule for incident in evaluation.open_incidents})
+        for domain in DEMO_DOMAINS:
+            plan = load_plan(runner, domain, open_incident_rules=rules)
+            unmet = ", ".join(gate.name for gate in plan.gates if not gate.met) or "none"
+            console.print(
+                terminal_text(f"Plan for {domain} (dmarc plan): {plan.verdict}; next {plan.next.record}")
+            )
+            console.print(terminal_text(f"  gates not met: {unmet}"))
+    finally:
+        runner.close()
+
+
 def _cell(column: str, value: object) -> Text:
     """A cell of the readiness table: shares as percentages, every other value as the query shows it."""
     if column.endswith("_share") and isinstance(value, float):
@@ -143,11 +183,15 @@ def _cell(column: str, value: object) -> Text:
 
 def _write_report(store: Path, html: Path) -> None:
     from dmarc_report import ReportOptions, load_report_data, render_html
+    from dmarc_store.alerts.state import LocalIncidentState
     from dmarc_store.query import DuckDBQueryRunner
 
     runner = DuckDBQueryRunner(store)
+    incidents = LocalIncidentState(store).load().incidents
     try:
-        data = load_report_data(runner, ReportOptions(days=30, domain=None), where=str(store))
+        data = load_report_data(
+            runner, ReportOptions(days=30, domain=None), where=str(store), incidents=incidents
+        )
     finally:
         runner.close()
     html.write_text(render_html(data), encoding="utf-8")

@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "export": "dmarc_cli.export_cmd",
     "prune": "dmarc_cli.prune_cmd",
     "alerts": "dmarc_cli.alerts_cmd",
+    "digest": "dmarc_cli.digest_cmd",
     "plan": "dmarc_cli.plan_cmd",
 }
 """Command name -> module holding `command`."""

@@ -71,9 +71,11 @@ def command(
 
     One file, no external script, style or font: it opens offline, prints well, and can be mailed.
     It shows daily volume and DMARC pass rate per domain, volume by source and result, the failing
-    sources, the reporters, and per domain what would fail at p=quarantine or p=reject and which
-    sources to fix first. Every chart has a table of its key numbers beside it. The numbers are those
-    of the saved queries (dmarc query --list), run on the local store or, with --aws, on Athena.
+    sources, the reporters, per domain what would fail at p=quarantine or p=reject and which
+    sources to fix first, and the policy plan (the next record, its gates, the senders that block
+    it; the stability gate reads the incidents `dmarc alerts` saved). Every chart has a table of its
+    key numbers beside it. The numbers are those of the saved queries (dmarc query --list), run on the
+    local store or, with --aws, on Athena.
 
     With --aws the queries run on Athena in the stack's Glue database and workgroup
     (DMARC_GLUE_DATABASE, DMARC_ATHENA_WORKGROUP; AWS credentials as usual).
@@ -92,14 +94,25 @@ def command(
       dmarc report --html backfill.html --days all --store /srv/dmarc
       dmarc report --html - --aws > report.html
     """
+    from dmarc_cli.alerts_cmd import incident_state
+    from dmarc_cli.common import settings_for
     from dmarc_cli.output import safe_terminal
     from dmarc_report import ReportOptions, load_report_data, render_html
     from dmarc_store.query import QueryError
+    from dmarc_store.thresholds import plan_thresholds
 
     check_output_folder(html_path)
     runner, where = open_runner(store_dir, use_aws)
+    thresholds = plan_thresholds()
+    incidents = incident_state(settings_for(store_dir), use_aws).load().incidents
     try:
-        data = load_report_data(runner, ReportOptions(days=days, domain=domain), where=where)
+        data = load_report_data(
+            runner,
+            ReportOptions(days=days, domain=domain),
+            where=where,
+            incidents=incidents,
+            plan_thresholds=thresholds,
+        )
     except QueryError as error:
         query_failure(error)
     page = render_html(data)

@@ -1,17 +1,21 @@
 """What the HTML report shows, read through a query runner (DuckDB locally, Athena with --aws).
 
 The numbers come from the project's saved queries (``athena_queries/saved``): daily_volume_pass_rate,
-enforcement_readiness, top_failing_sources and reporters, with their ``days`` and ``domain`` parameters;
+enforcement_readiness, top_failing_sources and reporters, with their ``days`` and ``domain`` parameters,
+and each domain's policy plan (``dmarc_store.plan.load_plan``: policy_plan and test_mode_evidence);
 the report's own statements (``dmarc_report.sql``) fill the gaps. Rows become the dataclasses of
 ``dmarc_report.model``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from dmarc_model.alerts import Incident
+from dmarc_model.plan import Plan, PlanThresholds
 from dmarc_report.model import (
     DayCount,
     DomainReport,
@@ -32,9 +36,19 @@ __all__ = ["load_report_data"]
 
 
 def load_report_data(
-    runner: QueryRunner, options: ReportOptions, *, where: str, now: datetime | None = None
+    runner: QueryRunner,
+    options: ReportOptions,
+    *,
+    where: str,
+    now: datetime | None = None,
+    incidents: Iterable[Incident] = (),
+    plan_thresholds: PlanThresholds | None = None,
 ) -> ReportData:
-    """Run the report's queries and gather their results."""
+    """Run the report's queries and gather their results.
+
+    `incidents`: the alerts' incident state (`IncidentState.load().incidents`), for the plans' stability
+    gate; without them it counts none open.
+    """
     now = now or datetime.now(UTC)
     today = now.date()
     stored = tuple(_stored(row) for row in _rows(runner.run_sql(INVENTORY_SQL)))
@@ -78,7 +92,26 @@ def load_report_data(
         ],
         reporters=tuple(sorted(reporters, key=lambda r: (-r.messages, r.reporter or "", r.domain))),
         senders=tuple(_sender(row) for row in _rows(run_saved_query(runner, "senders", values))),
+        plans=_plans(runner, [domain.domain for domain in readiness], days, incidents, plan_thresholds),
     )
+
+
+def _plans(
+    runner: QueryRunner,
+    domains: list[str],
+    days: int,
+    incidents: Iterable[Incident],
+    thresholds: PlanThresholds | None,
+) -> tuple[Plan, ...]:
+    """The policy plan of each domain, with the rule ids of its open incidents."""
+    from dmarc_store.plan import load_plan
+
+    active = [incident for incident in incidents if incident.active]
+    plans = []
+    for domain in domains:
+        rules = sorted({i.rule for i in active if i.domain.lower() == domain.lower()})
+        plans.append(load_plan(runner, domain, days=days, open_incident_rules=rules, thresholds=thresholds))
+    return tuple(plans)
 
 
 def _rows(table: Any) -> list[dict[str, Any]]:

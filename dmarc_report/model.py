@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from dmarc_model.plan import Plan
+
 __all__ = [
     "DayCount",
     "DomainReport",
@@ -195,6 +197,8 @@ class ReportData:
     failing: tuple[FailingSource, ...] = ()
     reporters: tuple[ReporterVolume, ...] = ()
     senders: tuple[SenderVolume, ...] = ()
+    plans: tuple[Plan, ...] = ()
+    """The policy plan of each domain of ``domains`` (dmarc_model.plan), in the same order."""
 
     @property
     def identified_share(self) -> float | None:

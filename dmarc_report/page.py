@@ -24,6 +24,7 @@ from markupsafe import Markup, escape
 
 from dmarc_report import words
 from dmarc_report.charts import LIMITS, PALETTE, figures
+from dmarc_report.digest_text import gate_threshold, gate_value, safe_link
 from dmarc_report.model import ReportData
 from dmarc_report.text import clean, clean_all, count, day, percent, plural, shorten
 
@@ -58,7 +59,10 @@ def _environment() -> Environment:
         clip=clip,
         count=count,
         day=day,
+        gate_threshold=gate_threshold,
+        gate_value=gate_value,
         ip=ip,
+        link=safe_link,
         main_category=words.main_category,
         num=num,
         percent=percent,

@@ -6,6 +6,7 @@
     s3_objects(settings, clients)             the bucket's objects, for compaction
     dynamodb(settings, clients)               the table's client and name, for lookups by IP
     athena_runner(settings, clients)          the query runner on Athena
+    incident_state(settings, clients)         the alerts' incident state in the table (DynamoIncidentState)
     local_store(settings) / ingest_service(store, settings)
 
 Every function here checks the settings it needs and raises ConfigurationError (exit 3) naming them.
@@ -25,6 +26,7 @@ from dmarc_store.settings import Settings
 
 if TYPE_CHECKING:
     from dmarc_model.senders.classify import Classifier
+    from dmarc_store.alerts.state import DynamoIncidentState
     from dmarc_store.aws_clients import AwsClients
     from dmarc_store.backends.aws import AwsStore
     from dmarc_store.backends.objects import S3Objects
@@ -35,6 +37,7 @@ __all__ = [
     "aws_classifier",
     "aws_store",
     "dynamodb",
+    "incident_state",
     "ingest_service",
     "local_store",
     "s3_objects",
@@ -91,6 +94,14 @@ def dynamodb(settings: Settings, clients: AwsClients | None = None) -> tuple[Any
     """The DynamoDB client and the table name, for lookups by source IP."""
     _required(settings, "table")
     return _clients(clients).client("dynamodb"), str(settings.table)
+
+
+def incident_state(settings: Settings, clients: AwsClients | None = None) -> DynamoIncidentState:
+    """The incidents between alert runs, and the log of their changes, in the table (PK=ALERTS...)."""
+    from dmarc_store.alerts.state import DynamoIncidentState
+
+    _required(settings, "table")
+    return DynamoIncidentState(_clients(clients).client("dynamodb"), str(settings.table))
 
 
 def athena_runner(settings: Settings, clients: AwsClients | None = None) -> AthenaQueryRunner:

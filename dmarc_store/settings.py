@@ -82,6 +82,36 @@ class Settings(BaseSettings):
     max_mime_parts: int = Field(
         Limits.model_fields["max_mime_parts"].default, gt=0, description="Cap on MIME parts of one email."
     )
+    domains: str | None = Field(
+        None,
+        description=(
+            "Your report domains, comma-separated: the alerts expect reports for each of them (the heartbeat"
+            " rule fires for one that gets none), and the digest covers them; empty: the domains in the data."
+        ),
+    )
+    alerts_topic_arn: str | None = Field(
+        None,
+        description=(
+            "SNS topic the alerts function publishes each notification to (the stack's AlertTopic); empty:"
+            " incidents are still evaluated and kept, nothing is published."
+        ),
+    )
+    digest_from: str | None = Field(
+        None, description="Sender address of the weekly digest (an SES-verified identity); empty: no digest."
+    )
+    digest_to: str | None = Field(
+        None, description="Recipients of the weekly digest, comma-separated addresses."
+    )
+
+    @property
+    def domain_list(self) -> tuple[str, ...]:
+        """`domains` as a tuple: lower-cased, without blanks."""
+        return _comma_list(self.domains, lower=True)
+
+    @property
+    def digest_recipients(self) -> tuple[str, ...]:
+        """`digest_to` as a tuple of addresses."""
+        return _comma_list(self.digest_to)
 
     @property
     def limits(self) -> Limits:
@@ -92,6 +122,11 @@ class Settings(BaseSettings):
             max_nesting_depth=self.max_nesting_depth,
             max_mime_parts=self.max_mime_parts,
         )
+
+
+def _comma_list(text: str | None, *, lower: bool = False) -> tuple[str, ...]:
+    items = (item.strip() for item in (text or "").split(","))
+    return tuple(item.lower() if lower else item for item in items if item)
 
 
 @lru_cache(maxsize=1)

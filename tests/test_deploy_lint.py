@@ -8,16 +8,26 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.test_deploy_support import CHECKOV, Packaged, packaged, require
+import pytest
 
-__all__ = ["packaged"]  # the session fixture, imported to be used here
+from tests.test_deploy_support import CHECKOV, Packaged, packaged, packaged_with_alerts, require
+
+__all__ = ["packaged", "packaged_with_alerts"]  # the session fixtures, imported to be used here
 
 TEMPLATE = "cloudformation-template-update-stack.json"
 CFN_LINT_ERROR = 2
 """cfn-lint's exit code is a bit mask: 2 errors, 4 warnings, 8 informational."""
 
 
-def test_cfn_lint_finds_no_error(packaged: Packaged) -> None:
+@pytest.fixture(params=["packaged", "packaged_with_alerts"])
+def template(request: pytest.FixtureRequest) -> Packaged:
+    """The stack as packaged by default (alerts off) and with every address set (alerts on)."""
+    packaged: Packaged = request.getfixturevalue(request.param)
+    return packaged
+
+
+def test_cfn_lint_finds_no_error(template: Packaged) -> None:
+    packaged = template
     cfn_lint = Path(sys.executable).with_name("cfn-lint")
     templates = [packaged.folder / name for name in (TEMPLATE, "cloudformation-template-create-stack.json")]
     result = subprocess.run(
@@ -33,7 +43,8 @@ def test_cfn_lint_finds_no_error(packaged: Packaged) -> None:
     assert not result.returncode & CFN_LINT_ERROR, result.stderr
 
 
-def test_checkov_fails_no_check_and_every_skip_says_why(packaged: Packaged) -> None:
+def test_checkov_fails_no_check_and_every_skip_says_why(template: Packaged) -> None:
+    packaged = template
     env = {key: value for key, value in os.environ.items() if not key.startswith(("BC_", "CKV_", "PRISMA"))}
     env["BC_SKIP_MAPPING"] = "TRUE"  # no download of check guidelines
     result = subprocess.run(

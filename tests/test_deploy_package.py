@@ -33,7 +33,16 @@ PANDAS_LAYER_UNZIPPED = (
     154 * MiB
 )  # AWS SDK for pandas 3.16.1 layer for Python 3.12, as documented in TOOLING.md
 ELF_MACHINE_AARCH64 = 183
-HANDLER_MODULES = ["handlers.ingest", "handlers.compact", "handlers.lookup", "handlers.athena_setup"]
+HANDLER_MODULES = [
+    "handlers.ingest",
+    "handlers.compact",
+    "handlers.classify",
+    "handlers.refresh",
+    "handlers.lookup",
+    "handlers.athena_setup",
+    "handlers.alerts",
+    "handlers.digest",
+]
 NOT_IN_THE_PACKAGE = ("boto3", "botocore", "awswrangler", "pandas", "pyarrow", "numpy", "duckdb", "sqlglot")
 
 
@@ -53,11 +62,13 @@ def test_package_holds_the_code_and_its_requirements_and_nothing_else(packaged: 
     with zipfile.ZipFile(packaged.zip_path) as archive:
         names = archive.namelist()
     roots = top_level(names)
-    for folder in ("dmarc_model", "dmarc_store", "handlers", "athena_queries"):
+    for folder in ("dmarc_model", "dmarc_store", "handlers", "athena_queries", "dmarc_report"):
         expected = {
             path.relative_to(packaged.service).as_posix()
             for path in (packaged.service / folder).rglob("*")
-            if path.is_file() and path.suffix in (".py", ".sql", ".typed") and "__pycache__" not in path.parts
+            if path.is_file()
+            and path.suffix in (".py", ".sql", ".typed", ".j2", ".css")
+            and "__pycache__" not in path.parts
         }
         assert expected <= set(names), sorted(expected - set(names))[:5]
     assert {"lxml", "pydantic", "pydantic_core", "pydantic_settings", "aws_lambda_powertools"} <= roots
@@ -70,7 +81,6 @@ def test_package_holds_the_code_and_its_requirements_and_nothing_else(packaged: 
         "build",
         "deploy",
         "dmarc_cli",
-        "dmarc_report",
         "scripts",
         *NOT_IN_THE_PACKAGE,
     ):

@@ -57,12 +57,17 @@ SKIPPED_BY_MOTO = {
     "AWS::Athena::WorkGroup",
     "AWS::Athena::NamedQuery",
     "AWS::CloudWatch::Alarm",
+    "AWS::Lambda::EventInvokeConfig",  # the alerts' and the digest's retries of scheduled invocations
 }
 DROPPED_BY_MOTO = {
     "DataBucket": ("NotificationConfiguration", "LifecycleConfiguration", "PublicAccessBlockConfiguration"),
     "DataTable": ("TimeToLiveSpecification", "PointInTimeRecoverySpecification"),
 }
 LEFT_OUT = {"AthenaViews"}  # Custom::AthenaViews: its Lambda would need Docker in moto
+
+
+NO_VALUE = object()
+"""`Ref: AWS::NoValue`: the property (or list item) is left out."""
 
 
 class Resolver:
@@ -78,7 +83,9 @@ class Resolver:
     def condition(self, name: str) -> bool:
         return bool(self.value(self.template["Conditions"][name]))
 
-    def ref(self, name: str) -> str:
+    def ref(self, name: str) -> Any:
+        if name == "AWS::NoValue":
+            return NO_VALUE
         pseudo = {
             "AWS::AccountId": ACCOUNT,
             "AWS::Region": REGION,
@@ -115,13 +122,13 @@ class Resolver:
                 return str(self.value(variables[token]))
             if "." in token and not token.startswith("AWS::"):
                 return self.get_att(*token.split(".", 1))
-            return self.ref(token)
+            return str(self.ref(token))
 
         return re.sub(r"\$\{([^}]+)\}", replace, text)
 
     def value(self, node: Any) -> Any:
         if isinstance(node, list):
-            return [self.value(item) for item in node]
+            return [value for value in map(self.value, node) if value is not NO_VALUE]
         if not isinstance(node, dict):
             return node
         if len(node) == 1:
@@ -140,7 +147,8 @@ class Resolver:
             }
             if key in functions:
                 return functions[key](argument)
-        return {key: self.value(item) for key, item in node.items()}
+        values = {key: self.value(item) for key, item in node.items()}
+        return {key: value for key, value in values.items() if value is not NO_VALUE}
 
 
 @dataclass(frozen=True)

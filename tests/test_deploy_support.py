@@ -90,7 +90,7 @@ def locked(folder: Path) -> Iterator[None]:
 
 
 SERVICE_FILES = ("serverless.yml", "package.json", "requirements/function.txt")
-SERVICE_FOLDERS = ("deploy", "dmarc_model", "dmarc_store", "handlers", "athena_queries")
+SERVICE_FOLDERS = ("deploy", "dmarc_model", "dmarc_store", "dmarc_report", "handlers", "athena_queries")
 
 
 def service_copy(into: Path) -> Path:
@@ -106,17 +106,30 @@ def service_copy(into: Path) -> Path:
     return into
 
 
-def package_once(shared: Path) -> Packaged:
-    """Run `serverless package` into `shared`/package unless a worker did already; load the result."""
-    out = shared / "package"
+ALERTS_ON = (
+    "alertEmail=owner@example.com",
+    "digestFrom=dmarc-digest@reports.example.com",
+    "digestTo=owner@example.com,ops@example.com",
+    "alertHeartbeatHours=72",
+)
+"""The params of `packaged_with_alerts`: every address set (deploy/alerts.yml, everything on)."""
+
+
+def package_once(shared: Path, params: tuple[str, ...] = (), name: str = "package") -> Packaged:
+    """Run `serverless package` into `shared`/`name` unless a worker did already; load the result."""
+    out = shared / name
     with locked(shared):
         if not (out / "done.json").exists():
             require(SERVERLESS)
             shutil.rmtree(out, ignore_errors=True)
-            service = service_copy(shared / "service")
+            service = service_copy(shared / f"service-{name}")
             started = time.monotonic()
             result = subprocess.run(
-                [str(SERVERLESS), "package", "--stage", STAGE, "--region", REGION, "--package", str(out)],
+                [
+                    str(SERVERLESS),
+                    *("package", "--stage", STAGE, "--region", REGION, "--package", str(out)),
+                    *(f"--param={param}" for param in params),
+                ],
                 cwd=service,
                 env=offline_env(shared / "cache"),
                 capture_output=True,
@@ -133,7 +146,7 @@ def package_once(shared: Path) -> Packaged:
         create_template=json.loads((out / "cloudformation-template-create-stack.json").read_text()),
         zip_path=out / f"{SERVICE}.zip",
         seconds=json.loads((out / "done.json").read_text())["seconds"],
-        service=shared / "service",
+        service=shared / f"service-{name}",
     )
 
 
@@ -152,6 +165,12 @@ def shared_tmp() -> Path:
 @pytest.fixture(scope="session")
 def packaged() -> Packaged:
     return package_once(shared_tmp())
+
+
+@pytest.fixture(scope="session")
+def packaged_with_alerts() -> Packaged:
+    """The stack with the alerts and the digest on (`ALERTS_ON`)."""
+    return package_once(shared_tmp(), ALERTS_ON, name="package-alerts")
 
 
 def statements(policy_document: dict[str, Any]) -> list[dict[str, Any]]:

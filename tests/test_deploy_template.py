@@ -12,12 +12,22 @@ import pyarrow as pa
 import pytest
 
 from dmarc_model import dns
+from dmarc_model.alerts import AlertThresholds
 from dmarc_model.schema import SCHEMAS
 from dmarc_store.retention import projection_range
 from dmarc_store.settings import Settings
-from tests.test_deploy_support import REPO, Packaged, as_list, packaged, statements
+from dmarc_store.thresholds import PREFIXES, threshold_settings
+from tests.test_deploy_support import (
+    ALERTS_ON,
+    REPO,
+    Packaged,
+    as_list,
+    packaged,
+    packaged_with_alerts,
+    statements,
+)
 
-__all__ = ["packaged"]  # the session fixture, imported to be used here
+__all__ = ["packaged", "packaged_with_alerts"]  # the session fixtures, imported to be used here
 
 FUNCTIONS = {
     "IngestLambdaFunction": "handlers/ingest.handler",
@@ -26,6 +36,8 @@ FUNCTIONS = {
     "RefreshLambdaFunction": "handlers/refresh.handler",
     "LookupLambdaFunction": "handlers/lookup.handler",
     "AthenaSetupLambdaFunction": "handlers/athena_setup.handler",
+    "AlertsLambdaFunction": "handlers/alerts.handler",
+    "DigestLambdaFunction": "handlers/digest.handler",
 }
 PANDAS_LAYER = re.compile(r"^arn:aws:lambda:us-east-1:\d{12}:layer:AWSSDKPandas-Python312-Arm64:\d+$")
 
@@ -263,6 +275,8 @@ def test_pandas_layer_is_the_managed_one_and_only_where_pandas_or_pyarrow_is_use
         "CompactLambdaFunction",
         "ClassifyLambdaFunction",
         "LookupLambdaFunction",
+        "AlertsLambdaFunction",  # Athena through awswrangler
+        "DigestLambdaFunction",
     ):
         (layer,) = props(packaged, name)["Layers"]
         assert PANDAS_LAYER.match(layer), layer
@@ -296,6 +310,8 @@ def test_compact_runs_daily_and_the_refresh_weekly(packaged: Packaged) -> None:
 
 def test_every_function_environment_variable_is_a_settings_field_or_powertools(packaged: Packaged) -> None:
     fields = {f"DMARC_{name.upper()}" for name in Settings.model_fields}
+    for cls, prefix in PREFIXES.items():  # the alert and plan thresholds (dmarc_store.thresholds)
+        fields |= {f"{prefix}{name.upper()}" for name in threshold_settings(cls).model_fields}
     seen: set[str] = set()
     for name in FUNCTIONS:
         variables = props(packaged, name)["Environment"]["Variables"]
@@ -347,6 +363,8 @@ def all_policies(packaged: Packaged) -> list[tuple[str, dict[str, Any]]]:
             found.append((f"{name}/{policy['PolicyName']}", policy["PolicyDocument"]))
     for name, policy in packaged.of_type("AWS::IAM::ManagedPolicy").items():
         found.append((name, policy["Properties"]["PolicyDocument"]))
+    for name, policy in packaged.of_type("AWS::IAM::RolePolicy").items():
+        found.append((name, policy["Properties"]["PolicyDocument"]))
     return found
 
 
@@ -377,11 +395,24 @@ def test_the_refresh_writes_only_under_reference_and_ingest_only_reads_it(packag
         assert object_grants(role)["${DataBucket.Arn}/reference/*"] == {"s3:GetObject"}
 
 
-def test_roles_are_for_lambda_only(packaged: Packaged) -> None:
+SCHEDULE_ROLES = {"AlertsScheduleRole": "AlertsLambdaFunction", "DigestScheduleRole": "DigestLambdaFunction"}
+
+
+def test_roles_are_for_lambda_only_but_the_schedules_which_invoke_one_function_each(
+    packaged: Packaged,
+) -> None:
     for name, role in packaged.of_type("AWS::IAM::Role").items():
         (statement,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
-        assert statement["Principal"] == {"Service": "lambda.amazonaws.com"}, name
         assert "ManagedPolicyArns" not in role["Properties"], name
+        if name not in SCHEDULE_ROLES:
+            assert statement["Principal"] == {"Service": "lambda.amazonaws.com"}, name
+            continue
+        assert statement["Principal"] == {"Service": "scheduler.amazonaws.com"}, name
+        assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+        (policy,) = role["Properties"]["Policies"]
+        (grant,) = statements(policy["PolicyDocument"])
+        assert grant["Action"] == "lambda:InvokeFunction"
+        assert grant["Resource"] == {"Fn::GetAtt": [SCHEDULE_ROLES[name], "Arn"]}
 
 
 def test_each_role_reaches_what_its_function_does_and_no_more(packaged: Packaged) -> None:
@@ -427,6 +458,41 @@ def test_each_role_reaches_what_its_function_does_and_no_more(packaged: Packaged
     )
     assert {"athena:StartQueryExecution", "glue:CreateTable"} <= setup
     assert not any(action.startswith(("dynamodb:", "sqs:")) for action in setup)
+    queries = {
+        "athena:StartQueryExecution",
+        "athena:GetQueryExecution",
+        "athena:GetQueryResults",
+        "athena:StopQueryExecution",
+        "athena:GetWorkGroup",
+        "glue:GetDatabase",
+        "glue:GetTable",
+        "glue:GetPartitions",
+        "s3:GetBucketLocation",
+        "s3:ListBucket",
+        "s3:GetObject",
+        "s3:PutObject",
+        "s3:AbortMultipartUpload",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+    }
+    assert actions("AlertsRole") == queries | {"dynamodb:GetItem", "dynamodb:PutItem"}  # no delete, no scan
+    assert actions("DigestRole") == queries | {"dynamodb:GetItem", "dynamodb:Query"}  # reads only
+    for role in ("AlertsRole", "DigestRole"):
+        for policy in packaged.resources[role]["Properties"]["Policies"]:
+            for statement in statements(policy["PolicyDocument"]):
+                for resource in as_list(statement["Resource"]):
+                    text = sub_text(resource)
+                    if text.startswith("${DataBucket.Arn}/"):
+                        assert text in ("${DataBucket.Arn}/parquet/*", "${DataBucket.Arn}/athena-results/*")
+                        if text.endswith("parquet/*"):
+                            assert statement["Action"] == "s3:GetObject", role  # Parquet: read only
+    # Publishing and sending are separate policies, created only with their address (deploy/alerts.yml).
+    publish = packaged.resources["AlertsPublishPolicy"]
+    assert publish["Condition"] == "AlertsEnabled"
+    assert publish["Properties"]["RoleName"] == {"Ref": "AlertsRole"}
+    (grant,) = statements(publish["Properties"]["PolicyDocument"])
+    assert (grant["Action"], grant["Resource"]) == ("sns:Publish", {"Ref": "AlertTopic"})
+    assert "DigestSendPolicy" not in packaged.resources  # no digestFrom: no SES permission at all
 
 
 # ------------------------------------------------------------------------------------------------ DynamoDB
@@ -558,8 +624,10 @@ def test_alarms_watch_the_dlq_and_ingest_errors_and_notify_the_topic(packaged: P
     errors = alarms["IngestErrorsAlarm"]
     assert (errors["Namespace"], errors["MetricName"]) == ("AWS/Lambda", "Errors")
     assert errors["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "IngestLambdaFunction"}}]
-    for alarm in alarms.values():
-        assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+    for name, alarm in alarms.items():
+        if name == "PipelineAliveAlarm":  # the owner's alarm: tests/test_deploy_template.py, alerts
+            continue
+        assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}], name
         assert alarm["Threshold"] >= 0
     subscription = packaged.resources["AlarmEmailSubscription"]
     assert subscription["Condition"] == "HasAlarmEmail"
@@ -631,6 +699,179 @@ def test_the_handler_publishes_every_metric_an_alarm_watches(packaged: Packaged)
         properties = alarm["Properties"]
         if properties["Namespace"] == definition["Namespace"]:
             assert properties["MetricName"] in published, f"{name}: no such metric is published"
+
+
+# ------------------------------------------------------------------------------------------ alerts, digest
+
+ALERT_CONDITIONS = {
+    "AlertTopic": "AlertsEnabled",
+    "AlertTopicPolicy": "AlertsEnabled",
+    "AlertsPublishPolicy": "AlertsEnabled",
+    "AlertsSchedule": "AlertsEnabled",
+    "AlertsScheduleRole": "AlertsEnabled",
+    "AlertEmailSubscription": "HasAlertEmail",
+    "DigestSchedule": "HasDigest",
+    "DigestScheduleRole": "HasDigest",
+}
+
+
+def test_alerts_and_the_digest_are_off_until_an_address_is_set(packaged: Packaged) -> None:
+    template = packaged.template
+    assert template["Parameters"]["AlertEmail"]["Default"] == ""
+    assert template["Parameters"]["DigestFrom"]["Default"] == ""
+    conditions = template["Conditions"]
+    assert conditions["HasAlertEmail"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlertEmail"}, ""]}]}
+    assert conditions["HasDigest"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "DigestFrom"}, ""]}]}
+    assert conditions["AlertsEnabled"] == {
+        "Fn::Or": [{"Condition": "HasAlertEmail"}, {"Condition": "HasDigest"}]
+    }
+    for name, condition in ALERT_CONDITIONS.items():
+        assert packaged.resources[name]["Condition"] == condition, name
+    schedules = packaged.of_type("AWS::Scheduler::Schedule")
+    assert set(schedules) == {"AlertsSchedule", "DigestSchedule"}
+    assert all("Condition" in resource for resource in schedules.values())
+    assert template["Outputs"]["AlertTopicArn"] == {
+        "Condition": "AlertsEnabled",
+        "Description": template["Outputs"]["AlertTopicArn"]["Description"],
+        "Value": {"Ref": "AlertTopic"},
+    }
+    # The functions exist either way; with no address nothing invokes them and the topic is "".
+    topic = props(packaged, "AlertsLambdaFunction")["Environment"]["Variables"]["DMARC_ALERTS_TOPIC_ARN"]
+    assert topic == {"Fn::If": ["AlertsEnabled", {"Ref": "AlertTopic"}, ""]}
+    digest = props(packaged, "DigestLambdaFunction")["Environment"]["Variables"]
+    assert (digest["DMARC_DIGEST_FROM"], digest["DMARC_DIGEST_TO"]) == ("", "")
+    for name in ("AlertsLambdaFunction", "DigestLambdaFunction"):
+        assert props(packaged, name)["Environment"]["Variables"]["DMARC_DOMAINS"] == "example.com"
+
+
+@pytest.mark.parametrize(
+    ("schedule", "function", "role", "expression"),
+    [
+        ("AlertsSchedule", "AlertsLambdaFunction", "AlertsScheduleRole", "cron(30 6 * * ? *)"),
+        ("DigestSchedule", "DigestLambdaFunction", "DigestScheduleRole", "cron(0 7 ? * MON *)"),
+    ],
+)
+def test_each_schedule_invokes_its_function_with_its_own_role_in_utc(
+    packaged: Packaged, schedule: str, function: str, role: str, expression: str
+) -> None:
+    properties = props(packaged, schedule)
+    assert properties["ScheduleExpression"] == expression
+    assert properties["ScheduleExpressionTimezone"] == "UTC"
+    assert properties["FlexibleTimeWindow"] == {"Mode": "OFF"}
+    assert properties["State"] == "ENABLED"
+    target = properties["Target"]
+    assert target["Arn"] == {"Fn::GetAtt": [function, "Arn"]}
+    assert target["RoleArn"] == {"Fn::GetAtt": [role, "Arn"]}
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] >= 1
+
+
+def test_the_alert_topic_takes_alarms_over_tls_and_an_optional_email(packaged: Packaged) -> None:
+    policy = props(packaged, "AlertTopicPolicy")
+    assert policy["Topics"] == [{"Ref": "AlertTopic"}]
+    by_sid = {statement["Sid"]: statement for statement in statements(policy["PolicyDocument"])}
+    alarms = by_sid["AllowAccountAlarms"]
+    assert alarms["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert (alarms["Action"], alarms["Resource"]) == ("sns:Publish", {"Ref": "AlertTopic"})
+    assert alarms["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    assert by_sid["DenyInsecureTransport"]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    subscription = props(packaged, "AlertEmailSubscription")
+    assert subscription == {
+        "TopicArn": {"Ref": "AlertTopic"},
+        "Protocol": "email",
+        "Endpoint": {"Ref": "AlertEmail"},
+    }
+
+
+def test_the_pipeline_alive_alarm_fires_on_two_days_without_a_stored_report(packaged: Packaged) -> None:
+    alarm = props(packaged, "PipelineAliveAlarm")
+    emf = _ingest_emf()
+    (definition,) = emf["_aws"]["CloudWatchMetrics"]
+    assert alarm["Namespace"] == definition["Namespace"]
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": emf["service"]}]
+    assert alarm["MetricName"] == "ReportsStored"
+    assert (alarm["Statistic"], alarm["Period"], alarm["EvaluationPeriods"]) == ("Sum", 86400, 2)
+    assert alarm["DatapointsToAlarm"] == 2
+    assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("LessThanThreshold", 1)
+    assert alarm["TreatMissingData"] == "breaching"  # no ingest at all is the case it is for
+    actions = {
+        "Fn::If": ["AlertsEnabled", [{"Ref": "AlertTopic"}, {"Ref": "AlarmTopic"}], {"Ref": "AWS::NoValue"}]
+    }
+    assert alarm["AlarmActions"] == alarm["OKActions"] == actions
+    assert "Condition" not in packaged.resources["PipelineAliveAlarm"]  # its state shows either way
+    for name, function in (
+        ("AlertsErrorsAlarm", "AlertsLambdaFunction"),
+        ("DigestErrorsAlarm", "DigestLambdaFunction"),
+    ):
+        errors = props(packaged, name)
+        assert (errors["Namespace"], errors["MetricName"]) == ("AWS/Lambda", "Errors")
+        assert errors["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": function}}]
+
+
+def test_the_digest_is_not_retried_and_the_alerts_are(packaged: Packaged) -> None:
+    configs = {
+        resource["Properties"]["FunctionName"]["Ref"]: resource["Properties"]
+        for resource in packaged.of_type("AWS::Lambda::EventInvokeConfig").values()
+    }
+    assert configs["DigestLambdaFunction"]["MaximumRetryAttempts"] == 0  # a retry could send it twice
+    assert configs["AlertsLambdaFunction"]["MaximumRetryAttempts"] >= 1  # StateChanged: run again
+
+
+def test_with_its_addresses_set_the_stack_sends_from_the_sender_to_the_recipients_only(
+    packaged_with_alerts: Packaged,
+) -> None:
+    given = dict(param.split("=", 1) for param in ALERTS_ON)
+    template = packaged_with_alerts.template
+    assert template["Parameters"]["AlertEmail"]["Default"] == given["alertEmail"]
+    assert template["Parameters"]["DigestFrom"]["Default"] == given["digestFrom"]
+    digest = props(packaged_with_alerts, "DigestLambdaFunction")["Environment"]["Variables"]
+    assert (digest["DMARC_DIGEST_FROM"], digest["DMARC_DIGEST_TO"]) == (
+        given["digestFrom"],
+        given["digestTo"],
+    )
+    alerts = props(packaged_with_alerts, "AlertsLambdaFunction")["Environment"]["Variables"]
+    assert alerts["DMARC_ALERT_HEARTBEAT_HOURS"] == given["alertHeartbeatHours"]
+    policy = packaged_with_alerts.resources["DigestSendPolicy"]
+    assert policy["Condition"] == "HasDigest"
+    (grant,) = statements(policy["Properties"]["PolicyDocument"])
+    identities = {sub_text(arn).rsplit(":identity/", 1)[1] for arn in grant["Resource"]}
+    sender = given["digestFrom"]
+    assert identities == {sender, sender.split("@")[1], *given["digestTo"].split(",")}
+    assert set(ALERT_CONDITIONS) <= set(packaged_with_alerts.resources)
+
+
+def test_with_addresses_the_digest_may_send_only_as_its_sender_to_its_recipients() -> None:
+    context = fake_serverless_context(
+        [
+            "digestFrom=digest@reports.example.com",
+            "alertEmail=owner@example.com",
+            "alertHeartbeatHours=72",
+            "alertNewUnknownMessages=500",
+        ]
+    )
+    resources, config = node_json(
+        f"const ctx = {context};"
+        "Promise.all([require('./deploy/alerts.js').resources(ctx),"
+        " require('./deploy/config.js').params(ctx)])"
+        ".then(([r, c]) => console.log(JSON.stringify([r.Resources, c])))"
+    )
+    policy = resources["DigestSendPolicy"]
+    assert policy["Condition"] == "HasDigest"
+    assert policy["Properties"]["RoleName"] == {"Ref": "DigestRole"}
+    (grant,) = statements(policy["Properties"]["PolicyDocument"])
+    assert set(grant["Action"]) == {"ses:SendEmail", "ses:SendRawEmail"}
+    identities = [sub_text(arn).rsplit(":identity/", 1)[1] for arn in grant["Resource"]]
+    assert identities == ["digest@reports.example.com", "reports.example.com", "owner@example.com"]
+    assert config["digestEnvironment"]["DMARC_DIGEST_TO"] == "owner@example.com"  # default: alertEmail
+    environment = config["alertsEnvironment"]
+    assert (environment["DMARC_ALERT_HEARTBEAT_HOURS"], environment["DMARC_ALERT_NEW_UNKNOWN_MESSAGES"]) == (
+        "72",
+        "500",
+    )
+    assert "DMARC_ALERT_BLOCKED_MIN_MESSAGES" not in environment  # not set: the code's default
+    alert_fields = {
+        f"DMARC_ALERT_{name.upper()}" for name in threshold_settings(AlertThresholds).model_fields
+    }
+    assert {name for name in environment if name.startswith("DMARC_ALERT_")} <= alert_fields
 
 
 # ------------------------------------------------------------------------------------------ optional parts
@@ -835,6 +1076,11 @@ def test_route53_records_are_the_ones_dmarc_dns_prints() -> None:
         ("itemRetentionDays=365", "use retentionDays"),
         ("projectionStartDate=2015-01-01", "use earliestReportDate"),
         ("earliestReportDate=2015-02-30", "earliestReportDate"),
+        ("alertEmail=nobody", "alertEmail"),
+        ("digestFrom=digest@reports.example.com", "digestTo"),  # no recipients, no alertEmail
+        ("alertsSchedule=every day", "alertsSchedule"),
+        ("digestSchedule=cron(0 7 * * MON *)", "day-of-month or day-of-week must be ?"),
+        ("alertHeartbeatHours=two days", "alertHeartbeatHours"),
     ],
 )
 def test_bad_params_stop_packaging_with_their_name(param: str, message: str) -> None:

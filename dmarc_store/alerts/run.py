@@ -8,16 +8,21 @@ The same for the CLI (DuckDB over the local store, `LocalIncidentState`) and the
 
 from __future__ import annotations
 
+import logging
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import athena_queries
 from dmarc_model.alerts import FACT_QUERIES, AlertFacts, AlertThresholds, Evaluation, evaluate
 from dmarc_store.alerts.health import DatedListing, pipeline_health
-from dmarc_store.alerts.state import IncidentState
+from dmarc_store.alerts.state import IncidentState, StateChanged
 from dmarc_store.query.runner import QueryRunner
 
-__all__ = ["alert_facts", "run_alerts"]
+__all__ = ["alert_facts", "evaluation_summary", "run_alerts"]
+
+log = logging.getLogger(__name__)
 
 
 def alert_facts(
@@ -40,13 +45,40 @@ def run_alerts(
     now: datetime,
     thresholds: AlertThresholds,
     domains: Sequence[str] = (),
+    *,
+    retries: int = 0,
 ) -> Evaluation:
-    """Evaluate every rule at `now` and save the incidents and changes (StateChanged if another run
-    saved meanwhile)."""
+    """Evaluate every rule at `now` and save the incidents and changes. When another run saved
+    meanwhile, evaluate again up to `retries` times, then raise StateChanged."""
     facts = alert_facts(runner, thresholds, now, domains)
     since = (now - timedelta(days=thresholds.query_days)).date()
     health = pipeline_health(objects, runner, since)
-    loaded = state.load()
-    evaluation = evaluate(facts, health, loaded.incidents, now, thresholds)
-    state.save(loaded, evaluation.incidents, evaluation.changes, now)
-    return evaluation
+    attempts = 0
+    while True:
+        loaded = state.load()
+        evaluation = evaluate(facts, health, loaded.incidents, now, thresholds)
+        try:
+            state.save(loaded, evaluation.incidents, evaluation.changes, now)
+        except StateChanged:
+            attempts += 1
+            if attempts > retries:
+                raise
+            log.warning("incident state changed meanwhile: evaluating again")
+            continue
+        return evaluation
+
+
+def evaluation_summary(evaluation: Evaluation, *, published: int) -> dict[str, Any]:
+    """What a run did, for its log line and its answer: counts of changes, the open incidents."""
+    counts = Counter(change.kind for change in evaluation.changes)
+    return {
+        "evaluated_at": evaluation.to_dict()["evaluated_at"],
+        "open_incidents": len(evaluation.open_incidents),
+        "changes": dict(counts),
+        "notifications": len(evaluation.notifications),
+        "published": published,
+        "incidents": [
+            {"id": incident.id, "state": incident.state, "severity": incident.severity}
+            for incident in evaluation.open_incidents
+        ],
+    }
