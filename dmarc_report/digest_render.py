@@ -12,13 +12,12 @@ from __future__ import annotations
 
 from functools import cache
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
-from markupsafe import Markup
+from jinja2 import Environment
 
 from dmarc_report import words
 from dmarc_report.digest_model import Digest, DomainDigest
 from dmarc_report.digest_text import gate_value, render_text, safe_link, signed_points
-from dmarc_report.page import clip
+from dmarc_report.page import clip, template_environment
 from dmarc_report.text import DASH, clean, clean_all, count, day, percent, plural, shorten
 
 __all__ = ["SUBJECT_LIMIT", "digest_subject", "render_digest_html", "render_digest_text"]
@@ -61,15 +60,7 @@ def digest_subject(digest: Digest) -> str:
 
 @cache
 def _environment() -> Environment:
-    environment = Environment(
-        loader=PackageLoader("dmarc_report", "templates"),
-        autoescape=True,
-        undefined=StrictUndefined,
-        finalize=_finalize,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
+    environment = template_environment()
     environment.filters.update(
         clip=clip,
         count=count,
@@ -83,7 +74,3 @@ def _environment() -> Environment:
         shorten=shorten,
     )
     return environment
-
-
-def _finalize(value: object) -> object:
-    return value if isinstance(value, Markup) else clean(value)

@@ -43,9 +43,11 @@ def render_html(data: ReportData) -> str:
     return template.render(data=data, figures=None if data.empty else figures(data), style=_stylesheet())
 
 
-@cache
-def _environment() -> Environment:
-    environment = Environment(
+def template_environment() -> Environment:
+    """A new Jinja2 environment over templates/ as every page of the package renders: autoescaped,
+    strict about undefined names, every printed value cleaned (``_finalize``); the caller adds its
+    filters."""
+    return Environment(
         loader=PackageLoader("dmarc_report", "templates"),
         autoescape=True,
         undefined=StrictUndefined,
@@ -54,6 +56,11 @@ def _environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+
+
+@cache
+def _environment() -> Environment:
+    environment = template_environment()
     environment.filters.update(
         categories=words.categories,
         clip=clip,
