@@ -32,6 +32,9 @@ const DEFAULTS = {
   earliestReportDate: '1970-01-01',
   rawMailRetentionDays: '90', // s3://BUCKET/incoming/ (raw mail as SES stored it)
   quarantineRetentionDays: '180', // s3://BUCKET/quarantine/
+  // s3://BUCKET/ruf-raw/: the raw mail of DMARC failure reports (personal data), moved out of incoming/
+  // at ingest; its noncurrent versions go a day after (README, Hostile input).
+  rufRawRetentionDays: '7',
   logRetentionDays: '30', // CloudWatch log groups
   athenaResultsRetentionDays: '7', // s3://BUCKET/athena-results/
   noncurrentVersionRetentionDays: '30', // overwritten or deleted S3 object versions
@@ -137,13 +140,17 @@ function projectionRange(retentionDays, earliestReportDate) {
 
 // The bucket's lifecycle, prefix by prefix (README, section Data: the retention table). parquet/ has no
 // rule: it goes by the report's date, not by the age of a file (compaction rewrites files).
-function lifecycleRules({ retentionDays, rawMail, quarantine, athenaResults, noncurrent }) {
+function lifecycleRules({ retentionDays, rawMail, quarantine, rufRaw, athenaResults, noncurrent }) {
   const capped = (days) => (retentionDays ? Math.min(days, retentionDays) : days);
   const expire = (Id, Prefix, ExpirationInDays) => ({ Id, Status: 'Enabled', Prefix, ExpirationInDays });
   return [
     expire('expire-raw-mail', 'incoming/', capped(rawMail)),
     ...(retentionDays ? [expire('expire-uploads', 'uploads/', retentionDays)] : []),
     expire('expire-quarantine', 'quarantine/', capped(quarantine)),
+    {
+      ...expire('expire-ruf-raw', 'ruf-raw/', capped(rufRaw)),
+      NoncurrentVersionExpiration: { NoncurrentDays: 1 },
+    },
     expire('expire-athena-results', 'athena-results/', capped(athenaResults)),
     {
       Id: 'tidy-old-versions-and-uploads',
@@ -164,12 +171,14 @@ function retention(p) {
     retentionDays,
     rawMail: integer('rawMailRetentionDays', p.rawMailRetentionDays, { min: 1 }),
     quarantine: integer('quarantineRetentionDays', p.quarantineRetentionDays, { min: 1 }),
+    rufRaw: integer('rufRawRetentionDays', p.rufRawRetentionDays, { min: 1, max: 90 }),
     athenaResults: integer('athenaResultsRetentionDays', p.athenaResultsRetentionDays, { min: 1 }),
     noncurrent: integer('noncurrentVersionRetentionDays', p.noncurrentVersionRetentionDays, { min: 1 }),
   };
   const earliestReportDate = isoDate('earliestReportDate', p.earliestReportDate);
   return {
     retentionDays,
+    rufRawRetentionDays: days.rufRaw,
     earliestReportDate,
     projectionRange: projectionRange(retentionDays, earliestReportDate),
     lifecycleRules: lifecycleRules(days),
@@ -343,6 +352,7 @@ function resolveParams(raw, { stage, region, service }) {
     env: {
       DMARC_RETENTION_DAYS: String(kept.retentionDays),
       DMARC_EARLIEST_REPORT_DATE: kept.earliestReportDate,
+      DMARC_RUF_RAW_RETENTION_DAYS: String(kept.rufRawRetentionDays),
     },
   };
 }

@@ -23,6 +23,8 @@ class BatchSummary:
     duplicate: int = 0
     conflict: int = 0
     records: int = 0
+    failure_reports: int = 0
+    """DMARC failure reports (RUF) newly stored, privately (fields and hashes only)."""
     quarantined: Counter[str] = field(default_factory=Counter)
     failed: list[dict[str, str]] = field(default_factory=list)
 
@@ -32,6 +34,7 @@ class BatchSummary:
         self.duplicate += result.duplicate
         self.conflict += result.conflict
         self.records += result.records
+        self.failure_reports += sum(1 for failure in result.failures if failure.outcome == "new")
         self.quarantined.update(piece.reason for piece in result.quarantined)
 
     def as_json(self) -> dict[str, Any]:
@@ -43,6 +46,7 @@ class BatchSummary:
             "quarantined": sum(self.quarantined.values()),
             "quarantine_reasons": dict(sorted(self.quarantined.items())),
             "records": self.records,
+            "failure_reports": self.failure_reports,
             "failed": self.failed,
         }
 

@@ -8,7 +8,7 @@ import os
 import click
 
 from dmarc_cli.output import safe_terminal
-from dmarc_model.dns import DnsRecordError, records_to_publish
+from dmarc_model.dns import RUF_LEFT_OUT, DnsRecordError, records_to_publish
 
 
 @click.command("dns")
@@ -26,8 +26,14 @@ from dmarc_model.dns import DnsRecordError, records_to_publish
     show_default="$AWS_REGION, else us-east-1",
     help="Region of the stack (SES receives the mail there).",
 )
+@click.option(
+    "--ruf",
+    "ruf",
+    metavar="ADDRESS",
+    help="Also ask for failure reports (RUF), at ADDRESS. Default: no ruf= tag (they carry personal data).",
+)
 @click.option("--json", "as_json", is_flag=True, help="A JSON list of {name, type, value, purpose}.")
-def command(domain: str, rua: str, policy: str | None, region: str, as_json: bool) -> None:
+def command(domain: str, rua: str, policy: str | None, region: str, ruf: str | None, as_json: bool) -> None:
     """Print the DNS records that send DOMAIN's aggregate reports to the stack.
 
     \b
@@ -39,15 +45,21 @@ def command(domain: str, rua: str, policy: str | None, region: str, as_json: boo
     itself when deployed with a hostedZoneId). Keep your current policy with --policy.
 
     \b
+    No ruf= tag is added unless --ruf ADDRESS is given, and a comment line says why: failure reports
+    carry personal data (the failing message's recipient, sender, subject, often its body). The stack
+    keeps only their structured fields and keyed hashes, the raw mail a few days.
+
+    \b
     Exit codes: 0 records printed; 2 usage error (bad domain, address, region or policy).
 
     \b
     Examples:
       dmarc dns example.com --rua dmarc@reports.example.com
       dmarc dns example.org --rua dmarc@reports.example.com --policy "v=DMARC1; p=quarantine; pct=50"
+      dmarc dns example.com --rua dmarc@reports.example.com --ruf dmarc@reports.example.com
     """
     try:
-        records = records_to_publish(domain, rua, region, policy)
+        records = records_to_publish(domain, rua, region, policy, ruf)
     except DnsRecordError as error:
         raise click.UsageError(str(error)) from error
     if as_json:
@@ -60,3 +72,5 @@ def command(domain: str, rua: str, policy: str | None, region: str, as_json: boo
     for record in records:
         click.echo(safe_terminal(f"; {record.purpose}"))
         click.echo(safe_terminal(record.zone_line()))
+    if ruf is None and "ruf=" not in records[0].value:
+        click.echo(safe_terminal(f"; {RUF_LEFT_OUT}"))

@@ -29,7 +29,9 @@ def command(paths: tuple[Path, ...], store_dir: Path | None, use_aws: bool, as_j
     folder (read recursively). Running it again on the same input adds nothing: a report already
     stored counts as a duplicate. Input that holds no report is copied to the store's quarantine
     folder with a JSON note of the reason. A store folder met inside PATHS (this store, or any
-    folder holding a store index) is skipped: a store is never input.
+    folder holding a store index) is skipped: a store is never input. A DMARC failure report (RUF) is
+    kept privately: its structured fields and keyed hashes (failure_reports; "failure_reports" in
+    --json), its raw mail under the store's ruf-raw/ until `dmarc prune` removes it.
 
     \b
     The summary counts files read and reports new, duplicate, conflicting (same report id, other
@@ -91,6 +93,8 @@ def print_summary(summary: BatchSummary, where: str, *, skipped_stores: int = 0)
         ("reports conflicting", summary.conflict),
         ("records stored", summary.records),
     ]
+    if summary.failure_reports:
+        counts.append(("failure reports stored (fields and hashes only)", summary.failure_reports))
     counts += [(f"quarantined: {reason}", count) for reason, count in sorted(summary.quarantined.items())]
     if skipped_stores:
         counts.append(("store folders skipped", skipped_stores))

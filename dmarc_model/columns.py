@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CONFLICT_COLUMNS",
+    "FAILURE_COLUMNS",
     "RECORD_COLUMNS",
     "REPORT_COLUMNS",
     "SENDER_COLUMNS",
@@ -253,3 +254,29 @@ SENDER_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
 """The `record_senders` table: one verdict per record (`dmarc_model.senders`), keyed to it by
 (report_key, record_index), with the versions of the rules and data it came from. Written at ingest and
 rewritten by `dmarc classify` when the rules or data change: the records are never touched."""
+
+FAILURE_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
+    ("failure_key", pa.string()),
+    ("feedback_type", pa.string()),
+    ("auth_failure", pa.string()),
+    ("identity_alignment", pa.string()),
+    ("reported_domain", pa.string()),
+    ("source_ip", pa.string()),
+    ("arrival_date", TIMESTAMP),
+    ("delivery_result", pa.string()),
+    ("dkim_domain", pa.string()),
+    ("dkim_selector", pa.string()),
+    ("spf_domain", pa.string()),
+    ("authentication_results", pa.string()),
+    ("reporting_mta", pa.string()),
+    ("user_agent", pa.string()),
+    ("report_format", pa.string()),
+    ("other_fields", pa.list_(pa.string())),
+    ("recipient_hmac", pa.string()),
+    ("from_hmac", pa.string()),
+    ("subject_hmac", pa.string()),
+    ("ingested_at", TIMESTAMP),
+)
+"""The `failure_reports` table: one row per DMARC failure report (RUF), partitioned by its arrival day,
+with the structured fields only and HMAC-SHA256 hashes of the original recipient, From and Subject
+(`dmarc_model.ruf`). Never the original message. Kept as long as the data (`DMARC_RETENTION_DAYS`)."""

@@ -109,11 +109,20 @@ def _with_rua(rua: str, uri: str) -> str:
     return ",".join([*existing, uri])
 
 
-def dmarc_record(domain: str, rua: str, policy: str | None = None) -> DnsRecord:
-    """The `_dmarc` TXT record of `domain` with `rua` added.
+RUF_LEFT_OUT = (
+    "no ruf= tag: failure reports (RUF) carry personal data (the failing message's recipient, sender,"
+    " subject and often its body); ask for them with --ruf ADDRESS: the stack then keeps only their"
+    " structured fields and keyed hashes, and the raw mail for a few days (rufRawRetentionDays)"
+)
+"""Why `dmarc dns` leaves `ruf=` out unless asked (`ruf=` None)."""
+
+
+def dmarc_record(domain: str, rua: str, policy: str | None = None, ruf: str | None = None) -> DnsRecord:
+    """The `_dmarc` TXT record of `domain` with `rua` added, and `ruf` only when given.
 
     `policy` is the record published now (every tag kept, our address appended to its rua) or just a
-    policy (none, quarantine, reject); without it the record monitors only: `p=none`.
+    policy (none, quarantine, reject); without it the record monitors only: `p=none`. A `ruf=` tag is
+    never added unless `ruf` is given (RUF_LEFT_OUT says why); one already published is kept.
     """
     domain = _domain(domain)
     local, rua_domain = _address(rua)
@@ -129,8 +138,18 @@ def dmarc_record(domain: str, rua: str, policy: str | None = None) -> DnsRecord:
         tags = [(key, _with_rua(value, uri) if key == "rua" else value) for key, value in tags]
     else:
         tags.append(("rua", uri))
+    if ruf is not None:
+        tags = _with_ruf(tags, ruf)
     value = "; ".join(f"{key}={tag_value}" for key, tag_value in tags)
     return DnsRecord(f"_dmarc.{domain}", "TXT", value, f"DMARC policy of {domain}, sending reports to {rua}")
+
+
+def _with_ruf(tags: list[tuple[str, str]], ruf: str) -> list[tuple[str, str]]:
+    local, ruf_domain = _address(ruf)
+    uri = f"mailto:{local}@{ruf_domain}"
+    if any(key == "ruf" for key, _ in tags):
+        return [(key, _with_rua(value, uri) if key == "ruf" else value) for key, value in tags]
+    return [*tags, ("ruf", uri)]
 
 
 def mx_record(receiving_domain: str, region: str) -> DnsRecord:
@@ -159,11 +178,18 @@ def authorisation_record(domain: str, receiving_domain: str) -> DnsRecord | None
     )
 
 
-def records_to_publish(domain: str, rua: str, region: str, policy: str | None = None) -> list[DnsRecord]:
-    """Every record to publish for reports about `domain` to reach the `rua` address in this stack."""
+def records_to_publish(
+    domain: str, rua: str, region: str, policy: str | None = None, ruf: str | None = None
+) -> list[DnsRecord]:
+    """Every record to publish for reports about `domain` to reach the `rua` address in this stack (and
+    the `ruf` address, only when given)."""
     _, receiving_domain = _address(rua)
-    records = [dmarc_record(domain, rua, policy), mx_record(receiving_domain, region)]
-    authorisation = authorisation_record(domain, receiving_domain)
-    if authorisation is not None:
-        records.append(authorisation)
+    records = [dmarc_record(domain, rua, policy, ruf), mx_record(receiving_domain, region)]
+    receiving = [receiving_domain]
+    if ruf is not None and _address(ruf)[1] != receiving_domain:
+        receiving.append(_address(ruf)[1])
+    for receiver in receiving:
+        authorisation = authorisation_record(domain, receiver)
+        if authorisation is not None:
+            records.append(authorisation)
     return records

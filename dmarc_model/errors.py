@@ -11,7 +11,11 @@ The core's part of it:
         ├── EmptyInput              "empty"                0 bytes, only white space, a zip of no files
         ├── NotAReport              "not-a-report"         no DMARC aggregate report inside
         ├── NotAggregate            "not-aggregate"        another kind: DMARC failure (RUF), SMTP TLS
+        │   └── FailureReportFound  "not-aggregate"        a DMARC failure report (RUF), with what was read
+        │                                                  of it: stored privately (dmarc_model.ruf), not
+        │                                                  quarantined
         ├── MalformedXml            "malformed-xml"        XML that not even the recovery pass can read
+        ├── MalformedJson           "malformed-json"       a TLS report (RFC 8460) that is not valid JSON
         ├── ForbiddenXml            "forbidden-xml"        a DTD, entity declarations or external references
         ├── SchemaViolation         "schema-violation"     a <feedback> whose header is missing or invalid
         ├── TooLarge                "too-large"            past a size cap: all bytes, an element, pre-header
@@ -27,7 +31,10 @@ transient storage failures) in `dmarc_store.errors`.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:
+    from dmarc_model.ruf.fields import FailureSample
 
 
 class DmarcError(Exception):
@@ -83,8 +90,24 @@ class NotAggregate(InputRefused):
     reason = "not-aggregate"
 
 
+class FailureReportFound(NotAggregate):
+    """A DMARC failure report (RUF): not an aggregate report, so never parsed as one. It carries the
+    `FailureSample` read from it; the ingest service stores that (hashed, `dmarc_model.ruf`) and moves
+    the raw mail to `ruf-raw/` instead of quarantining it. `detail` never holds what the mail says."""
+
+    def __init__(self, detail: str, *, location: str = "", sample: FailureSample) -> None:
+        super().__init__(detail, location=location)
+        self.sample = sample
+
+
 class MalformedXml(InputRefused):
     reason = "malformed-xml"
+
+
+class MalformedJson(InputRefused):
+    """A TLS report (RFC 8460) whose JSON does not parse, is not UTF-8, nests too deep or repeats a key."""
+
+    reason = "malformed-json"
 
 
 class ForbiddenXml(InputRefused):
@@ -119,7 +142,9 @@ REFUSAL_TYPES: tuple[type[InputRefused], ...] = (
     EmptyInput,
     NotAReport,
     NotAggregate,
+    FailureReportFound,
     MalformedXml,
+    MalformedJson,
     ForbiddenXml,
     SchemaViolation,
     TooLarge,

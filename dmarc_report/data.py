@@ -256,4 +256,5 @@ def _sender(row: dict[str, Any]) -> SenderVolume:
         failing=_int(row["failing_messages"]),
         fix=_text(row["fix"]),
         setup_url=url if url.startswith(("https://", "http://")) else "",
+        failure_samples=_int(row.get("recent_failure_samples") or 0),
     )

@@ -175,6 +175,8 @@ class SenderVolume:
     failing: int
     fix: str
     setup_url: str
+    failure_samples: int = 0
+    """DMARC failure reports (RUF) from its source IPs, domains and days in the window (fields only)."""
 
     @property
     def identified(self) -> bool:

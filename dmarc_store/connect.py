@@ -3,6 +3,7 @@
     clients = AwsClients()                    (dmarc_store.aws_clients: one Config, errors translated)
     aws_store(settings, clients)              the ingest backend on DynamoDB and S3
     aws_classifier(settings, clients)         naming senders with the reference data published to S3
+    ruf_key_source(settings, clients)         the failure reports' hash key: a setting or a secret
     s3_objects(settings, clients)             the bucket's objects, for compaction
     dynamodb(settings, clients)               the table's client and name, for lookups by IP
     athena_runner(settings, clients)          the query runner on Athena
@@ -14,6 +15,8 @@ Every function here checks the settings it needs and raises ConfigurationError (
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +43,7 @@ __all__ = [
     "incident_state",
     "ingest_service",
     "local_store",
+    "ruf_key_source",
     "s3_objects",
 ]
 
@@ -71,7 +75,28 @@ def aws_store(settings: Settings, clients: AwsClients | None = None) -> AwsStore
         lease_seconds=settings.claim_lease_seconds,
     )
     store.classifier = aws_classifier(settings, clients)
+    store.ruf_key_source = ruf_key_source(settings, clients)
     return store
+
+
+def ruf_key_source(settings: Settings, clients: AwsClients | None = None) -> Callable[[], bytes] | None:
+    """Where the failure reports' hash key comes from: DMARC_RUF_HASH_KEY, else the Secrets Manager
+    secret DMARC_RUF_HASH_KEY_SECRET (read once, when the first failure report comes), else None (a
+    local store then makes its own key file)."""
+    if settings.ruf_hash_key is not None and settings.ruf_hash_key.get_secret_value():
+        key = settings.ruf_hash_key.get_secret_value().encode()
+        return lambda: key
+    if not settings.ruf_hash_key_secret:
+        return None
+    secret_id = settings.ruf_hash_key_secret
+    door = clients
+
+    @lru_cache(maxsize=1)
+    def read_secret() -> bytes:
+        value = _clients(door).client("secretsmanager").get_secret_value(SecretId=secret_id)
+        return str(value["SecretString"]).encode()
+
+    return read_secret
 
 
 def aws_classifier(settings: Settings, clients: AwsClients | None = None) -> Classifier:
@@ -120,6 +145,7 @@ def athena_runner(settings: Settings, clients: AwsClients | None = None) -> Athe
 def local_store(settings: Settings, root: Path | None = None) -> LocalStore:
     store = LocalStore(root or settings.store, lease_seconds=settings.claim_lease_seconds)
     store.classifier = local_classifier(settings, root)
+    store.ruf_key_source = ruf_key_source(settings)
     return store
 
 

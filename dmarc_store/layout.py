@@ -8,6 +8,8 @@ parquet/record_senders/dt=YYYY-MM-DD/classified-<hash>.parquet   a day reclassif
 parquet/conflicts/dt=YYYY-MM-DD/<report_key>-<sha16>.parquet   a copy that conflicts with the stored report
 kept-aside/dt=YYYY-MM-DD/<report_key>.json      records of a stored report that failed validation
 quarantine/<reason>/<name>                      a copy of refused input, <name> made from its source key
+parquet/failure_reports/dt=YYYY-MM-DD/<failure_key>.parquet   a failure report's fields and hashes
+ruf-raw/<name>                                  the raw mail of a failure report (RUF), kept a few days only
 quarantine/<reason>/<name>%note.json            its note {reason, detail, source, report_keys, ...}
 
 Names of quarantined objects (`object_name`). A source key is any text: a local path (absolute,
@@ -67,9 +69,12 @@ reorder text when a name is listed (bidi overrides and isolates, zero-width, BOM
 lone surrogates."""
 _TOKEN = re.compile(r"%[0-9A-F]{2}|.", re.DOTALL)
 KEPT_ASIDE_PREFIX = "kept-aside/"
+RUF_RAW_PREFIX = "ruf-raw/"
+"""The raw mail of failure reports: personal data, out of the long-retention prefixes, short-lived."""
+FAILURES_TABLE = "failure_reports"
 TABLES = ("reports", "records", "record_senders")
 """The tables compaction merges (one file per report each day)."""
-ALL_TABLES = (*TABLES, "conflicts")
+ALL_TABLES = (*TABLES, "conflicts", FAILURES_TABLE)
 """Every Parquet table, for what removes data by day (prune)."""
 PARQUET_COMPRESSION = "snappy"
 """The AWS SDK for pandas layer builds pyarrow without zstd, lz4 and brotli: snappy is what it reads."""
@@ -97,6 +102,16 @@ def quarantine_key(reason: str, source_key: str) -> str:
     folder = f"{QUARANTINE_PREFIX}{escape_part(reason)}/"
     budget = KEY_MAX_BYTES - _size(folder) - _size(QUARANTINE_NOTE_SUFFIX)
     return folder + object_name(source_key, budget, NAME_MAX_BYTES - _size(QUARANTINE_NOTE_SUFFIX))
+
+
+def ruf_raw_key(source_key: str) -> str:
+    """Where the raw mail of a failure report goes: `ruf-raw/<name>`, named like a quarantined copy."""
+    budget = KEY_MAX_BYTES - _size(RUF_RAW_PREFIX)
+    return RUF_RAW_PREFIX + object_name(source_key, budget, NAME_MAX_BYTES)
+
+
+def failure_report_key(dt: str, failure_key: str) -> str:
+    return parquet_key(FAILURES_TABLE, dt, failure_key)
 
 
 def quarantine_note_key(copy_key: str) -> str:

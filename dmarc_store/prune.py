@@ -6,7 +6,8 @@ every partition `dt <= today - N` is deleted; the same reports' DynamoDB items c
 `expires_at = 00:00 UTC of dt + N` (TTL), and in a local store their index rows are deleted here.
 
     prune_parquet(objects, retention_days, today)   S3 (the compact Lambda, daily) or a local folder
-    prune_local(root, retention_days, today)        a local store: Parquet, then index rows, quarantine
+    prune_local(root, retention_days, today)        a local store: Parquet, then index rows, quarantine,
+                                                    and the raw failure reports (`ruf-raw/`, by age)
 
 Data first, the report's identity (index row) last: while an identity outlives its data, a re-send is
 still a duplicate; and it cannot be stored again afterwards, being dated before the accepted window.
@@ -25,8 +26,14 @@ from typing import Any
 from dmarc_model.errors import ConfigurationError
 from dmarc_store.backends.local import forget_reports_before
 from dmarc_store.backends.objects import LocalObjects, Objects
-from dmarc_store.layout import ALL_TABLES, KEPT_ASIDE_PREFIX, PARQUET_PREFIX, QUARANTINE_PREFIX
-from dmarc_store.retention import first_kept_day
+from dmarc_store.layout import (
+    ALL_TABLES,
+    KEPT_ASIDE_PREFIX,
+    PARQUET_PREFIX,
+    QUARANTINE_PREFIX,
+    RUF_RAW_PREFIX,
+)
+from dmarc_store.retention import RUF_RAW_RETENTION_DAYS, first_kept_day
 
 _DAY = re.compile(r"^dt=(?P<dt>\d{4}-\d{2}-\d{2})/")
 DAY_SECONDS = 86400
@@ -50,6 +57,8 @@ class PruneResult:
     partitions: list[PrunedPartition] = field(default_factory=list)
     index_rows: int = 0
     quarantine_files: int = 0
+    ruf_raw_files: int = 0
+    """Raw failure report mails (`ruf-raw/`) deleted: a local store's, after DMARC_RUF_RAW_RETENTION_DAYS."""
 
     @property
     def files(self) -> int:
@@ -63,6 +72,7 @@ class PruneResult:
             "files": self.files,
             "index_rows": self.index_rows,
             "quarantine_files": self.quarantine_files,
+            "ruf_raw_files": self.ruf_raw_files,
         }
 
 
@@ -96,15 +106,25 @@ def prune_parquet(
     return result
 
 
-def prune_local(root: Path, retention_days: int, today: date, *, dry_run: bool = False) -> PruneResult:
+def prune_local(
+    root: Path,
+    retention_days: int,
+    today: date,
+    *,
+    dry_run: bool = False,
+    ruf_raw_days: int = RUF_RAW_RETENTION_DAYS,
+) -> PruneResult:
     """A local store: expired partitions, then their reports' index rows, then old quarantine files.
 
     A folder has no lifecycle rules, so the quarantine's files go here by age: N days after they were
-    written (the bucket's `quarantine/` goes by age too, after quarantineRetentionDays, at most N).
+    written (the bucket's `quarantine/` goes by age too, after quarantineRetentionDays, at most N). The
+    raw mails of failure reports (`ruf-raw/`) go `ruf_raw_days` after they were written, whatever N
+    (also with retention off), like the bucket's lifecycle rule on `ruf-raw/`.
     """
     if not root.is_dir():
         raise ConfigurationError(f"no store at {root}")
     result = prune_parquet(LocalObjects(root), retention_days, today, dry_run=dry_run)
+    result.ruf_raw_files = _prune_by_age(root / RUF_RAW_PREFIX, ruf_raw_days, dry_run=dry_run)
     if result.first_kept is None:
         return result
     if not dry_run:
@@ -115,7 +135,11 @@ def prune_local(root: Path, retention_days: int, today: date, *, dry_run: bool =
 
 
 def _prune_quarantine(root: Path, retention_days: int, *, dry_run: bool) -> int:
-    folder = root / QUARANTINE_PREFIX
+    return _prune_by_age(root / QUARANTINE_PREFIX, retention_days, dry_run=dry_run)
+
+
+def _prune_by_age(folder: Path, retention_days: int, *, dry_run: bool) -> int:
+    """Delete (or, dry, count) the files of `folder` written more than `retention_days` days ago."""
     if not folder.is_dir():
         return 0
     oldest = time.time() - retention_days * DAY_SECONDS

@@ -36,6 +36,11 @@ EARLIEST_REPORT_DATE = date(1970, 1, 1)
 (RFC 9990's own, 1979) are dated long before DMARC; the window bounds them only when retention is set."""
 
 
+RUF_RAW_RETENTION_DAYS = 7
+"""Days the raw mail of a failure report is kept under `ruf-raw/` (DMARC_RUF_RAW_RETENTION_DAYS, deploy
+param rufRawRetentionDays): long enough to look at a sample, short because it is personal data."""
+
+
 def first_kept_day(retention_days: int, today: date) -> date | None:
     """The oldest `dt` still kept on `today`; None when nothing expires (N = 0)."""
     if not retention_days:

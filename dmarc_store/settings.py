@@ -10,12 +10,12 @@ from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, ValidationError
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dmarc_model.errors import ConfigurationError
 from dmarc_model.limits import Limits
-from dmarc_store.retention import EARLIEST_REPORT_DATE
+from dmarc_store.retention import EARLIEST_REPORT_DATE, RUF_RAW_RETENTION_DAYS
 
 
 class Settings(BaseSettings):
@@ -101,6 +101,26 @@ class Settings(BaseSettings):
     )
     digest_to: str | None = Field(
         None, description="Recipients of the weekly digest, comma-separated addresses."
+    )
+    ruf_hash_key: SecretStr | None = Field(
+        None,
+        description=(
+            "Secret key of the HMAC-SHA256 hashes of a failure report's recipient, From and Subject;"
+            " empty: a local store makes one once (<store>/ruf-key), the stack reads its secret"
+            " (DMARC_RUF_HASH_KEY_SECRET)."
+        ),
+    )
+    ruf_hash_key_secret: str | None = Field(
+        None,
+        description="Secrets Manager secret (ARN or name) holding that key: the stack's RufHashKeySecret.",
+    )
+    ruf_raw_retention_days: int = Field(
+        RUF_RAW_RETENTION_DAYS,
+        ge=1,
+        description=(
+            "Days the raw mail of a failure report is kept under ruf-raw/ (a local store: by `dmarc prune`;"
+            " the bucket: the lifecycle rule of rufRawRetentionDays)."
+        ),
     )
 
     @property

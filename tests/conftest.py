@@ -27,6 +27,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         "AWS_DEFAULT_REGION": REGION,
         "DMARC_BUCKET": BUCKET,
         "DMARC_TABLE": TABLE,
+        "DMARC_RUF_HASH_KEY": "test-ruf-hash-key",  # the stack reads its secret (DMARC_RUF_HASH_KEY_SECRET)
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)

@@ -231,8 +231,12 @@ def _require_shared() -> None:
 
 
 def build_corpus_case(root: Path) -> StoreCase:
+    from tests import ruf_samples, tlsrpt_samples
+
     entries = expected_corpus()
     reports = write_store(root, corpus_reports(entries))
+    tlsrpt_samples.write_store(root, datetime.now(UTC).date())  # the TLS views and queries need rows too
+    ruf_samples.write_store(root)  # and the failure_samples view
     for index, dt in enumerate(days_of(root, "records")):
         if index % 3 == 2:
             continue

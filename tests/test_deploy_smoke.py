@@ -58,6 +58,7 @@ SKIPPED_BY_MOTO = {
     "AWS::Athena::NamedQuery",
     "AWS::CloudWatch::Alarm",
     "AWS::Lambda::EventInvokeConfig",  # the alerts' and the digest's retries of scheduled invocations
+    "AWS::SecretsManager::Secret",  # the failure reports' hash key
 }
 DROPPED_BY_MOTO = {
     "DataBucket": ("NotificationConfiguration", "LifecycleConfiguration", "PublicAccessBlockConfiguration"),
@@ -214,6 +215,21 @@ def physical_ids(cfn: Any) -> dict[str, str]:
     }
 
 
+def _create_secret(name: str, properties: dict[str, Any]) -> str:
+    """A secret with a value generated as GenerateSecretString asks; its ARN (what Ref gives)."""
+    secrets = boto3.client("secretsmanager")
+    generated = properties["GenerateSecretString"]
+    value = secrets.get_random_password(
+        PasswordLength=generated["PasswordLength"],
+        ExcludePunctuation=generated["ExcludePunctuation"],
+        IncludeSpace=generated["IncludeSpace"],
+    )["RandomPassword"]
+    secret = secrets.create_secret(
+        Name=f"{STACK}-{name}", Description=properties["Description"], SecretString=value
+    )
+    return str(secret["ARN"])
+
+
 def create_what_moto_skips(stack: Deployed) -> None:
     """Create the skipped resources and apply the dropped properties from their template properties."""
     template = stack.resolver.template["Resources"]
@@ -277,6 +293,8 @@ def create_what_moto_skips(stack: Deployed) -> None:
             )
     for name in by_type.get("AWS::CloudWatch::Alarm", []):
         cloudwatch.put_metric_alarm(AlarmName=name, **stack.properties(name))
+    for name in by_type.get("AWS::SecretsManager::Secret", []):
+        physical[name] = _create_secret(name, stack.properties(name))
 
     bucket = stack.properties("DataBucket")
     s3.put_public_access_block(

@@ -116,7 +116,8 @@ def test_bucket_policy_denies_plain_http_and_lets_only_our_ses_rule_write_incomi
 def test_lifecycle_expires_raw_mail_quarantine_and_athena_results_by_prefix(packaged: Packaged) -> None:
     rules = {rule["Id"]: rule for rule in props(packaged, "DataBucket")["LifecycleConfiguration"]["Rules"]}
     expiring = {rule["Prefix"]: rule["ExpirationInDays"] for rule in rules.values() if "Prefix" in rule}
-    assert expiring == {"incoming/": 90, "quarantine/": 180, "athena-results/": 7}
+    assert expiring == {"incoming/": 90, "quarantine/": 180, "ruf-raw/": 7, "athena-results/": 7}
+    assert rules["expire-ruf-raw"]["NoncurrentVersionExpiration"] == {"NoncurrentDays": 1}
     assert all(rule["Status"] == "Enabled" for rule in rules.values())
     tidy = rules["tidy-old-versions-and-uploads"]
     assert tidy["NoncurrentVersionExpiration"] == {"NoncurrentDays": 30}
@@ -146,9 +147,14 @@ def test_one_retention_caps_every_raw_prefix_and_sets_ttl_and_projection_by_repo
         "incoming/": 90,
         "uploads/": 400,
         "quarantine/": 180,
+        "ruf-raw/": 7,
         "athena-results/": 7,
         "projection": "NOW-399DAYS,NOW",
-        "env": {"DMARC_RETENTION_DAYS": "400", "DMARC_EARLIEST_REPORT_DATE": "1970-01-01"},
+        "env": {
+            "DMARC_RETENTION_DAYS": "400",
+            "DMARC_EARLIEST_REPORT_DATE": "1970-01-01",
+            "DMARC_RUF_RAW_RETENTION_DAYS": "7",
+        },
     }
     short = lifecycle_for("retentionDays=30", "earliestReportDate=2020-02-29")
     assert {prefix: short[prefix] for prefix in ("incoming/", "uploads/", "quarantine/")} == dict.fromkeys(
@@ -160,6 +166,28 @@ def test_one_retention_caps_every_raw_prefix_and_sets_ttl_and_projection_by_repo
     forever = lifecycle_for("earliestReportDate=2016-01-01")
     assert forever["projection"] == "2016-01-01,NOW"
     assert "uploads/" not in forever
+
+
+def test_failure_report_mail_moves_to_a_short_lived_prefix_and_its_key_is_a_secret_of_the_stack(
+    packaged: Packaged,
+) -> None:
+    assert lifecycle_for("rufRawRetentionDays=3")["ruf-raw/"] == 3
+    grants: dict[str, set[str]] = {}
+    (policy,) = packaged.resources["IngestRole"]["Properties"]["Policies"]
+    for statement in statements(policy["PolicyDocument"]):
+        for resource in as_list(statement["Resource"]):
+            grants.setdefault(sub_text(resource), set()).update(as_list(statement["Action"]))
+    assert grants["${DataBucket.Arn}/ruf-raw/*"] == {"s3:PutObject"}  # written, never read back
+    for prefix in ("incoming", "uploads"):
+        assert {"s3:DeleteObject", "s3:DeleteObjectVersion"} <= grants[f"${{DataBucket.Arn}}/{prefix}/*"]
+    assert not any(
+        "s3:Delete" in action for key, acts in grants.items() if "parquet" in key for action in acts
+    )
+    assert grants["${RufHashKeySecret}"] == {"secretsmanager:GetSecretValue"}
+    secret = packaged.resources["RufHashKeySecret"]
+    assert secret["Properties"]["GenerateSecretString"]["PasswordLength"] >= 32
+    variables = props(packaged, "IngestLambdaFunction")["Environment"]["Variables"]
+    assert variables["DMARC_RUF_HASH_KEY_SECRET"] == {"Ref": "RufHashKeySecret"}
 
 
 def test_bucket_notifies_the_ingest_queue_of_incoming_and_uploads_only(packaged: Packaged) -> None:

@@ -155,3 +155,17 @@ def test_cli_lists_the_command() -> None:
     result = CliRunner().invoke(cli, ["--help"])
     assert result.exit_code == 0
     assert "dns" in result.output
+
+
+def test_dns_leaves_ruf_out_unless_asked_and_says_why() -> None:
+    plain = CliRunner().invoke(cli, ["dns", "example.com", "--rua", RUA])
+    assert plain.exit_code == 0, plain.output
+    assert "ruf=" not in plain.output.split("no ruf= tag")[0]
+    assert "; no ruf= tag: failure reports (RUF) carry personal data" in plain.output
+    asked = CliRunner().invoke(cli, ["dns", "example.com", "--rua", RUA, "--ruf", "ruf@other.example.net"])
+    assert asked.exit_code == 0, asked.output
+    assert "rua=mailto:dmarc@reports.example.com; ruf=mailto:ruf@other.example.net" in asked.output
+    assert "example.com._report._dmarc.other.example.net." in asked.output  # its authorisation too
+    assert "no ruf= tag" not in asked.output
+    kept = dmarc_record("example.org", RUA, "v=DMARC1; p=none; ruf=mailto:f@x.org", ruf=RUA)
+    assert "; ruf=mailto:f@x.org,mailto:dmarc@reports.example.com;" in kept.value

@@ -96,7 +96,10 @@ def test_whole_corpus_through_the_handler_dynamodb_equals_parquet_equals_expecte
     quarantined = {
         key.split("/")[-1] for key in aws_kit.list_keys("quarantine/") if not key.endswith(".json")
     }
-    assert refused <= quarantined
+    failure_reports = {key.split("/")[-1] for key in aws_kit.list_keys("ruf-raw/")}  # RUF: never quarantined
+    assert failure_reports == {"pdm__dmarc_ruf_report_linkedin.eml"}
+    assert not failure_reports & quarantined
+    assert refused <= quarantined | failure_reports
     conflicted = {
         key.split("/")[-1] for key in aws_kit.list_keys("quarantine/conflict/") if not key.endswith(".json")
     }

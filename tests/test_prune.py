@@ -213,6 +213,7 @@ def test_dmarc_prune_json_lists_each_partition_then_a_summary(tmp_path: Path) ->
         "files": len(TABLES),
         "index_rows": 1,
         "quarantine_files": 0,
+        "ruf_raw_files": 0,
     }
     done = dmarc("prune", "--store", str(root))
     assert done.returncode == 0, done.stderr

@@ -2,6 +2,7 @@
 -- question: Who sends as my domain: which services and servers, how much, does their mail pass, and what should I fix?
 -- param days integer 30: how many days back from today (UTC) to look; the report's begin date counts
 -- param domain varchar '%': policy domain, a LIKE pattern ('%' for all domains)
+-- recent_failure_samples: failure reports (RUF) in the window from the sender's source IPs, domain and day
 WITH chosen AS (
   SELECT *
   FROM record_details
@@ -16,6 +17,19 @@ selectors AS (
   CROSS JOIN UNNEST(chosen.dkim_results) AS sig(domain, selector, result, human_result)
   WHERE lower(sig.result) = 'pass' AND sig.selector IS NOT NULL
   GROUP BY coalesce(chosen.sender, 'unclassified')
+),
+failure_sources AS (
+  SELECT DISTINCT dt, lower(policy_domain) AS domain, source_ip, coalesce(sender, 'unclassified') AS sender
+  FROM chosen
+),
+failures AS (
+  SELECT failure_sources.sender, count(DISTINCT failure_reports.failure_key) AS samples
+  FROM failure_reports
+  JOIN failure_sources
+    ON failure_sources.dt = failure_reports.dt
+    AND failure_sources.domain = failure_reports.reported_domain
+    AND failure_sources.source_ip = failure_reports.source_ip
+  GROUP BY failure_sources.sender
 ),
 totals AS (
   SELECT
@@ -56,7 +70,9 @@ SELECT
   coalesce(selectors.dkim_selectors, '') AS dkim_selectors,
   totals.failing_messages,
   CASE WHEN totals.failing_messages > 0 THEN totals.fix END AS fix,
-  CASE WHEN totals.failing_messages > 0 THEN totals.setup_url END AS setup_url
+  CASE WHEN totals.failing_messages > 0 THEN totals.setup_url END AS setup_url,
+  coalesce(failures.samples, 0) AS recent_failure_samples
 FROM totals
 LEFT JOIN selectors ON selectors.sender = totals.sender
+LEFT JOIN failures ON failures.sender = totals.sender
 ORDER BY totals.messages DESC, totals.sender

@@ -1,7 +1,9 @@
 """Email at any MIME depth: every part, forwarded `message/rfc822` mail (also when encoded), inline parts.
 
-The human-readable body of a report mail is skipped; failure (RUF) and TLS reports are refused as not
-aggregate. Every part counts against `Limits.max_mime_parts` and the nesting cap.
+The human-readable body of a report mail is skipped; a failure report (RUF: ARF, or a non-ARF text
+variant) comes out as `FailureReportFound` with its structured fields (`dmarc_model.ruf`), never its
+original message; TLS reports are refused as not aggregate. Every part counts against
+`Limits.max_mime_parts` and the nesting cap.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ import re
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
-from dmarc_model.errors import ArchiveBomb, MalformedMime, NotAggregate, NotAReport
+from dmarc_model.errors import ArchiveBomb, FailureReportFound, MalformedMime, NotAggregate, NotAReport
+from dmarc_model.ruf import failure_sample
 from dmarc_model.unpack import layers
 from dmarc_model.unpack.caps import _Budget
 from dmarc_model.unpack.payload import Found, _bytes_opener
@@ -60,10 +63,10 @@ def _walk_message(
     report_type = (
         (message.get_param("report-type") or "") if message.get_content_maintype() == "multipart" else ""
     )
-    if isinstance(report_type, str) and report_type.lower() == "feedback-report":
-        yield NotAggregate(
-            "a DMARC failure report (RUF, RFC 9991), not an aggregate report", location=location
-        )
+    sample = failure_sample(message, budget.limits.max_mime_parts)
+    if sample is not None:
+        detail = "a DMARC failure report (RUF, RFC 9991), not an aggregate report"
+        yield FailureReportFound(detail, location=location, sample=sample)
         return
     if isinstance(report_type, str) and report_type.lower() == "tlsrpt":
         yield NotAggregate("an SMTP TLS report (RFC 8460), not a DMARC aggregate report", location=location)

@@ -42,8 +42,15 @@ from dmarc_store.backends.dynamo_items import (
     record_sk,
     report_pk,
 )
-from dmarc_store.errors import ClaimLost, ConditionFailed, TransientStoreError, WriteDeferred
-from dmarc_store.layout import quarantine_key, quarantine_note_key
+from dmarc_store.backends.objects import _error_code
+from dmarc_store.errors import (
+    ClaimLost,
+    ConditionFailed,
+    PermanentStoreError,
+    TransientStoreError,
+    WriteDeferred,
+)
+from dmarc_store.layout import INCOMING_PREFIX, UPLOADS_PREFIX, quarantine_key, quarantine_note_key
 from dmarc_store.retention import expires_at
 
 if TYPE_CHECKING:
@@ -279,6 +286,28 @@ class AwsStore(Store):
         )
 
     # --- objects -----------------------------------------------------------------------------------
+
+    def _has_object(self, key: str) -> bool:
+        try:
+            self.s3.head_object(Bucket=self.bucket, Key=key)
+        except PermanentStoreError as error:
+            if _error_code(error.__cause__) in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+        return True
+
+    def keep_failure_raw(self, source_key: str, data: bytes, origin: tuple[str, str | None] | None) -> str:
+        """The copy under `ruf-raw/`, then the object it came from deleted from `incoming/` or `uploads/`:
+        the version the event named, for good (no noncurrent version is left to the bucket's 30 days);
+        without a version (an unversioned bucket), the key."""
+        key = super().keep_failure_raw(source_key, data, None)
+        if origin is not None and origin[0].startswith((INCOMING_PREFIX, UPLOADS_PREFIX)):
+            source, version = origin
+            if version:
+                self.s3.delete_object(Bucket=self.bucket, Key=source, VersionId=version)
+            else:
+                self.s3.delete_object(Bucket=self.bucket, Key=source)
+        return key
 
     def _put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
         self.s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)

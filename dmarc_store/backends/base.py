@@ -57,13 +57,22 @@ import pyarrow as pa
 
 from dmarc_model.columns import CONFLICT_COLUMNS
 from dmarc_model.content import CONTENT_HASH_VERSION
+from dmarc_model.errors import ConfigurationError
 from dmarc_model.prepare import PreparedReport
 from dmarc_model.rows import reports_table
-from dmarc_model.schema import CONFLICTS_SCHEMA
+from dmarc_model.ruf import FailureReport
+from dmarc_model.schema import CONFLICTS_SCHEMA, FAILURES_SCHEMA
 from dmarc_model.senders.classify import Classifier
 from dmarc_model.senders.rows import senders_parquet
 from dmarc_model.timestamps import utc_naive
-from dmarc_store.layout import conflict_key, kept_aside_key, parquet_bytes, parquet_key
+from dmarc_store.layout import (
+    conflict_key,
+    failure_report_key,
+    kept_aside_key,
+    parquet_bytes,
+    parquet_key,
+    ruf_raw_key,
+)
 from dmarc_store.senders import classifier_for
 
 __all__ = [
@@ -149,6 +158,8 @@ class Store(ABC):
     lease_seconds: float = CLAIM_LEASE_SECONDS
     classifier: Classifier | None = None
     """Who names each record's sender (`record_senders`); None: the package's rules and data."""
+    ruf_key_source: Callable[[], bytes] | None = None
+    """The deployment's key for hashing failure reports (dmarc_model.ruf), read when first needed."""
 
     def claim(self, report: PreparedReport) -> Claim:
         now = self._now()
@@ -194,8 +205,37 @@ class Store(ABC):
         self._put_object(key, parquet_bytes(pa.Table.from_pylist([values], schema=CONFLICTS_SCHEMA)))
         return key
 
+    def failure_hash_key(self) -> bytes:
+        """The key of the failure reports' hashes; ConfigurationError when the store has none."""
+        if self.ruf_key_source is None:
+            raise ConfigurationError(
+                "no key to hash failure reports with: set DMARC_RUF_HASH_KEY or DMARC_RUF_HASH_KEY_SECRET"
+            )
+        return self.ruf_key_source()
+
+    def store_failure(self, report: FailureReport) -> bool:
+        """Write a failure report's row under its key, unless it is stored already: True when new."""
+        key = failure_report_key(report.dt, report.failure_key)
+        if self._has_object(key):
+            return False
+        table = pa.Table.from_pylist([report.row()], schema=FAILURES_SCHEMA)
+        self._put_object(key, parquet_bytes(table))
+        return True
+
+    def keep_failure_raw(self, source_key: str, data: bytes, origin: tuple[str, str | None] | None) -> str:
+        """Keep the raw mail of a failure report under `ruf-raw/` (short-lived); the AWS store also
+        deletes the object it came from (`origin`: its key and version), out of the long-lived prefixes."""
+        del origin  # a local store never deletes the files it was given
+        key = ruf_raw_key(source_key)
+        self._put_object(key, data)
+        return key
+
     def _now(self) -> float:
         return time.time()
+
+    @abstractmethod
+    def _has_object(self, key: str) -> bool:
+        """Whether an object is stored under `key`."""
 
     @abstractmethod
     def _insert_pending(self, report: PreparedReport, now: float, token: str) -> ClaimState | None:

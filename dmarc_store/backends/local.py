@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import secrets
 import shutil
 import sqlite3
 from collections.abc import Iterator
@@ -23,6 +24,8 @@ from dmarc_store.errors import ClaimLost
 from dmarc_store.layout import quarantine_key, quarantine_note_key
 
 INDEX_NAME = "index.sqlite"
+RUF_KEY_NAME = "ruf-key"
+"""The local store's key for hashing failure reports: made once, readable by its owner only."""
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS reports (
     report_key     TEXT PRIMARY KEY,
@@ -48,6 +51,19 @@ _ADDED_COLUMNS = {"claim_token": "TEXT", "hash_version": "INTEGER NOT NULL DEFAU
 
 
 _TEMPORARY_NUMBERS = itertools.count()
+
+
+def store_key(path: Path) -> bytes:
+    """The key in `path`, made (32 random bytes, hex, mode 0600) if there is none: two processes
+    making it at once agree, as only one creation succeeds."""
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_bytes().strip()
+    key = secrets.token_hex(32).encode()
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(key)
+    return key
 
 
 def write_atomically(path: Path, data: bytes | Path) -> None:
@@ -144,6 +160,15 @@ class LocalStore(Store):
 
     def _put_object(self, key: str, data: bytes | Path) -> None:
         write_atomically(self.root / key, data)
+
+    def _has_object(self, key: str) -> bool:
+        return (self.root / key).is_file()
+
+    def failure_hash_key(self) -> bytes:
+        """DMARC_RUF_HASH_KEY when set (`ruf_key_source`), else the store's own key file, made once."""
+        if self.ruf_key_source is not None:
+            return self.ruf_key_source()
+        return store_key(self.root / RUF_KEY_NAME)
 
     def complete(self, report: PreparedReport, claim: Claim) -> None:
         row = report.report

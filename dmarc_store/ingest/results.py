@@ -40,6 +40,18 @@ class StoredReport:
     location: str
 
 
+@dataclass(frozen=True)
+class StoredFailure:
+    """What became of one failure report (RUF) found in the input: no value of the original message."""
+
+    failure_key: str
+    outcome: str
+    """new or duplicate."""
+    reported_domain: str | None
+    source_ip: str | None
+    dt: str
+
+
 @dataclass
 class IngestResult:
     source_key: str
@@ -48,6 +60,11 @@ class IngestResult:
     quarantine_keys: list[str] = field(default_factory=list)
     failed: list[Failure] = field(default_factory=list)
     """Reports (or the rest of the input) that could not be stored this time; the others were."""
+    failures: list[StoredFailure] = field(default_factory=list)
+    """Failure reports (RUF) stored, privately: fields and hashes (dmarc_store.ingest.failures)."""
+    failure_found: bool = False
+    """The input holds a failure report (stored or not): its raw bytes go to ruf-raw/, never quarantine/."""
+    ruf_raw_key: str | None = None
 
     def count(self, outcome: str) -> int:
         return sum(1 for report in self.reports if report.outcome == outcome)
@@ -94,6 +111,7 @@ class IngestResult:
             "quarantined": len(self.quarantined),
             "reports": [report.__dict__ for report in self.reports],
             "refused": [piece.__dict__ for piece in self.quarantined],
+            "failure_reports": [failure.__dict__ for failure in self.failures],
             "failed": [failure.as_json() for failure in self.failed],
         }
 

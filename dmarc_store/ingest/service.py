@@ -1,6 +1,7 @@
 """The ingest service: one input object in, a result out. Shared by the Lambda and the CLI.
 
     bytes --unpack--> XML documents --parse--> report rows --store, exactly once--> stored
+                  \\--> failure reports (RUF) --fields, hashes--> failure_reports; raw --> ruf-raw/
                   \\--> refused pieces ------------------------------------------> quarantine
 
 Bad input is not an error: it is quarantined with its reason and the call returns normally.
@@ -30,13 +31,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from dmarc_model.errors import InputRefused, SchemaViolation
+from dmarc_model.errors import FailureReportFound, InputRefused, SchemaViolation
 from dmarc_model.limits import Limits
 from dmarc_model.prepare import PreparedReport, prepare_report
 from dmarc_model.unpack import Payload, unpack
 from dmarc_store.backends.base import Claim, ClaimOutcome, Deadline, Store
 from dmarc_store.backends.dynamo_items import domain_refusal
 from dmarc_store.errors import IngestIncomplete, ReportBusy, StoreError
+from dmarc_store.ingest.failures import FailureKeeper
 from dmarc_store.ingest.results import (
     CONFLICT,
     INTERNAL_ERROR,
@@ -77,16 +79,22 @@ class IngestService:
         self.clock = clock or (lambda: datetime.now(UTC))
         self.window = window or ReportWindow()
         """The report dates accepted (dmarc_store.retention): one outside is refused before any write."""
+        self.failure_keeper = FailureKeeper(store, self.clock)
 
     def ingest_key(
         self, key: str, version_id: str | None = None, *, deadline: Deadline | None = None
     ) -> IngestResult:
         """Ingest an object the store reads by key (an S3 key and version, a path in the local store)."""
         data = self.store.read_source(key, version_id)
-        return self.ingest(source_key_of(key, version_id), data, deadline=deadline)
+        return self.ingest(source_key_of(key, version_id), data, deadline=deadline, origin=(key, version_id))
 
     def ingest(
-        self, source_key: str, data: bytes | Path, *, deadline: Deadline | None = None
+        self,
+        source_key: str,
+        data: bytes | Path,
+        *,
+        deadline: Deadline | None = None,
+        origin: tuple[str, str | None] | None = None,
     ) -> IngestResult:
         """Store every report of one object; raises IngestIncomplete (with the result) if any failed.
 
@@ -96,6 +104,9 @@ class IngestService:
         conflicts: dict[str, list[str]] = {}
         rejected: list[dict[str, Any]] = []
         for found in self._pieces(data, result):
+            if isinstance(found, FailureReportFound):
+                self.failure_keeper.keep(found, result)
+                continue
             if isinstance(found, InputRefused):
                 result.quarantined.append(Quarantine(found.reason, found.detail, found.location))
                 continue
@@ -111,6 +122,8 @@ class IngestService:
                 kept_aside = [record.model_dump() for record in prepared.rejected]
                 rejected.append({"report_key": prepared.report_key, "records": kept_aside})
         self._quarantine(result, data, conflicts, rejected)
+        if result.failure_found:
+            self.failure_keeper.move_raw(result, _raw(data), origin)
         if result.failed:
             raise IngestIncomplete(result)
         return result
@@ -212,7 +225,7 @@ class IngestService:
             by_reason[RECORD_ERROR] = rejected
         if not by_reason:
             return
-        raw = data.read_bytes() if isinstance(data, Path) else data
+        raw = b"" if result.failure_found else _raw(data)  # a failure report's mail: only in ruf-raw/
         stored_keys = [report.report_key for report in result.reports]
         for reason, pieces in by_reason.items():
             sidecar = {
@@ -235,6 +248,10 @@ class IngestService:
                 )
                 continue
             result.quarantine_keys.append(key)
+
+
+def _raw(data: bytes | Path) -> bytes:
+    return data.read_bytes() if isinstance(data, Path) else data
 
 
 def _pieces_by_reason(
