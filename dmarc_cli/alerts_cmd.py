@@ -75,10 +75,9 @@ def command(store_dir: Path | None, use_aws: bool, as_json: bool, as_of: datetim
 def incident_state(settings: Settings, use_aws: bool) -> IncidentState:
     """Where the incidents live: the local store's alerts/ folder, or the stack's DynamoDB table."""
     if use_aws:
-        from dmarc_store.alerts.state import DynamoIncidentState
-        from dmarc_store.connect import dynamodb
+        from dmarc_store.connect import incident_state as aws_incident_state
 
-        return DynamoIncidentState(*dynamodb(settings))
+        return aws_incident_state(settings)
     from dmarc_store.alerts.state import LocalIncidentState
 
     return LocalIncidentState(settings.store)

@@ -16,3 +16,8 @@ def utc_naive(moment: datetime) -> datetime:
 def iso_z(moment: datetime) -> str:
     """`2025-01-01T00:00:00Z`: sorts as text; a naive moment is taken as UTC."""
     return utc_naive(moment).strftime(ISO_Z_FORMAT)
+
+
+def from_iso_z(text: str) -> datetime:
+    """The moment `iso_z` wrote, in UTC (zone-aware); ValueError for other text."""
+    return datetime.strptime(text, ISO_Z_FORMAT).replace(tzinfo=UTC)

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from dmarc_model.alerts.conditions import SEVERITIES, Condition, JsonValue, Severity, severity_rank, utc
-from dmarc_model.timestamps import ISO_Z_FORMAT
+from dmarc_model.timestamps import from_iso_z, iso_z
 
 __all__ = ["Change", "ChangeKind", "Incident", "IncidentState", "reconcile"]
 
@@ -37,14 +37,6 @@ _CLEARED = {
     "policy-changed": "the new policy has held for the whole window",
     "pipeline-health": "the count is back under its floor",
 }
-
-
-def _iso(moment: datetime) -> str:
-    return utc(moment).strftime(ISO_Z_FORMAT)
-
-
-def _moment(text: str) -> datetime:
-    return utc(datetime.strptime(text, ISO_Z_FORMAT))
 
 
 @dataclass(frozen=True)
@@ -78,7 +70,7 @@ class Incident:
     @property
     def id(self) -> str:
         """Unique over time: the key and when it opened."""
-        return f"{self.rule}|{self.domain}|{self.subject}|{_iso(self.opened)}"
+        return f"{self.rule}|{self.domain}|{self.subject}|{iso_z(self.opened)}"
 
     def to_dict(self) -> dict[str, JsonValue]:
         return {
@@ -88,9 +80,9 @@ class Incident:
             "subject": self.subject,
             "state": self.state,
             "severity": self.severity,
-            "opened": _iso(self.opened),
-            "updated": _iso(self.updated),
-            "resolved": None if self.resolved is None else _iso(self.resolved),
+            "opened": iso_z(self.opened),
+            "updated": iso_z(self.updated),
+            "resolved": None if self.resolved is None else iso_z(self.resolved),
             "summary": self.summary,
             "first_summary": self.first_summary or self.summary,
             "evidence": dict(self.evidence),
@@ -110,13 +102,13 @@ class Incident:
             subject=str(data["subject"]),
             state=data["state"],
             severity=data["severity"],
-            opened=_moment(data["opened"]),
-            updated=_moment(data.get("updated") or data["opened"]),
+            opened=from_iso_z(data["opened"]),
+            updated=from_iso_z(data.get("updated") or data["opened"]),
             summary=str(data["summary"]),
             evidence=dict(data.get("evidence") or {}),
             next_step=str(data["next_step"]),
             notified_severity=data.get("notified_severity") or data["severity"],
-            resolved=None if resolved is None else _moment(resolved),
+            resolved=None if resolved is None else from_iso_z(resolved),
             first_summary=str(data.get("first_summary") or data["summary"]),
         )
 
@@ -164,7 +156,7 @@ def _message(kind: ChangeKind, incident: Incident) -> str:
     where = f"[{incident.rule}] {incident.domain}, {incident.subject}"
     if kind == "resolved":
         cleared = _CLEARED.get(incident.rule, "the condition no longer holds")
-        return f"Resolved {where}: {cleared} (opened {_iso(incident.opened)}: {incident.first_summary})"
+        return f"Resolved {where}: {cleared} (opened {iso_z(incident.opened)}: {incident.first_summary})"
     label = {"opened": "New", "escalated": "Escalated", "updated": "Still open"}[kind]
     return f"{label} ({incident.severity}) {where}: {incident.summary} Next step: {incident.next_step}"
 

@@ -17,12 +17,12 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from dmarc_model.alerts import Change, Incident
-from dmarc_model.timestamps import ISO_Z_FORMAT
+from dmarc_model.timestamps import from_iso_z, iso_z
 from dmarc_store.errors import ConditionFailed, TransientStoreError
 
 __all__ = [
@@ -64,14 +64,6 @@ class IncidentState(ABC):
         """Every logged change at or after `since`, oldest first (`Change.to_dict()` plus `at`)."""
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime(ISO_Z_FORMAT)
-
-
-def _moment(text: str) -> datetime:
-    return datetime.strptime(text, ISO_Z_FORMAT).replace(tzinfo=UTC)
-
-
 def _active(incidents: Iterable[Incident]) -> list[dict[str, Any]]:
     return [incident.to_dict() for incident in incidents if incident.active]
 
@@ -86,7 +78,7 @@ class LocalIncidentState(IncidentState):
             return Loaded((), None)
         body = json.loads(path.read_text(encoding="utf-8"))
         incidents = tuple(Incident.from_dict(item) for item in body["incidents"])
-        return Loaded(incidents, _moment(body["evaluated_at"]))
+        return Loaded(incidents, from_iso_z(body["evaluated_at"]))
 
     def save(
         self, loaded: Loaded, incidents: Iterable[Incident], changes: Iterable[Change], now: datetime
@@ -95,11 +87,11 @@ class LocalIncidentState(IncidentState):
 
         if self.load().evaluated_at != loaded.evaluated_at:
             raise StateChanged(f"{self.folder}: another evaluation saved the incidents meanwhile")
-        lines = [json.dumps({"at": _iso(now), **change.to_dict()}) + "\n" for change in changes]
+        lines = [json.dumps({"at": iso_z(now), **change.to_dict()}) + "\n" for change in changes]
         self.folder.mkdir(parents=True, exist_ok=True)
         with (self.folder / "changes.jsonl").open("a", encoding="utf-8") as log:
             log.writelines(lines)
-        body = {"evaluated_at": _iso(now), "incidents": _active(incidents)}
+        body = {"evaluated_at": iso_z(now), "incidents": _active(incidents)}
         write_atomically(self.folder / "incidents.json", json.dumps(body, indent=1).encode())
 
     def changes_since(self, since: datetime) -> list[dict[str, Any]]:
@@ -107,7 +99,7 @@ class LocalIncidentState(IncidentState):
         if not path.exists():
             return []
         rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-        return [row for row in rows if _moment(row["at"]) >= since]
+        return [row for row in rows if from_iso_z(row["at"]) >= since]
 
 
 class DynamoIncidentState(IncidentState):
@@ -125,22 +117,22 @@ class DynamoIncidentState(IncidentState):
         if item is None:
             return Loaded((), None)
         incidents = tuple(Incident.from_dict(entry) for entry in json.loads(item["incidents"]["S"]))
-        return Loaded(incidents, _moment(item["evaluated_at"]["S"]))
+        return Loaded(incidents, from_iso_z(item["evaluated_at"]["S"]))
 
     def save(
         self, loaded: Loaded, incidents: Iterable[Incident], changes: Iterable[Change], now: datetime
     ) -> None:
         expires = int((now + timedelta(days=CHANGE_LOG_DAYS)).timestamp())
         for number, change in enumerate(changes):
-            body = json.dumps({"at": _iso(now), **change.to_dict()})
-            item = {"PK": {"S": self.CHANGES_PK}, "SK": {"S": f"{_iso(now)}#{number:05d}"}}
+            body = json.dumps({"at": iso_z(now), **change.to_dict()})
+            item = {"PK": {"S": self.CHANGES_PK}, "SK": {"S": f"{iso_z(now)}#{number:05d}"}}
             self.client.put_item(
                 TableName=self.table, Item={**item, "change": {"S": body}, "expires_at": {"N": str(expires)}}
             )
         state = {
             "PK": {"S": self.PK},
             "SK": {"S": "STATE"},
-            "evaluated_at": {"S": _iso(now)},
+            "evaluated_at": {"S": iso_z(now)},
             "incidents": {"S": json.dumps(_active(incidents))},
         }
         self._put_state(state, loaded.evaluated_at)
@@ -151,7 +143,7 @@ class DynamoIncidentState(IncidentState):
         else:
             condition = {
                 "ConditionExpression": "evaluated_at = :previous",
-                "ExpressionAttributeValues": {":previous": {"S": _iso(previous)}},
+                "ExpressionAttributeValues": {":previous": {"S": iso_z(previous)}},
             }
         try:
             self.client.put_item(TableName=self.table, Item=state, **condition)
@@ -163,7 +155,7 @@ class DynamoIncidentState(IncidentState):
         pages = self.client.get_paginator("query").paginate(
             TableName=self.table,
             KeyConditionExpression="PK = :pk AND SK >= :since",
-            ExpressionAttributeValues={":pk": {"S": self.CHANGES_PK}, ":since": {"S": _iso(since)}},
+            ExpressionAttributeValues={":pk": {"S": self.CHANGES_PK}, ":since": {"S": iso_z(since)}},
         )
         for page in pages:
             found += [json.loads(item["change"]["S"]) for item in page.get("Items", [])]
