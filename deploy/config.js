@@ -58,6 +58,14 @@ const DEFAULTS = {
   alertNewUnknownMessages: '',
   alertBlockedMinMessages: '',
   alertReporterSilentDays: '',
+  // The HTTPS reporting endpoint of RFC 8460 section 3 (README, Deploy, TLS reports over HTTPS): 'true'
+  // creates the tlsUpload function and its public function URL, which stores each POSTed TLS report under
+  // uploads/tlsrpt/ for the ingest. Off by default: TLS reports still arrive by mail (rua=mailto:).
+  tlsReportingEndpoint: 'false',
+  // The endpoint's throttle: its reserved concurrency (requests past it get 429 from the function URL).
+  // Reserving takes from the account's unreserved pool, which must keep 10 (raise the quota first on a
+  // new account, whose whole pool is 10).
+  tlsReportingConcurrency: '2',
   // QuickSight user or group ARN to share the Athena data source with. Empty: no QuickSight resources.
   quickSightPrincipal: '',
   // AWS SDK for pandas layer. Empty: the 3.16.1 layer of the region and architecture (pandas-layers.json).
@@ -239,6 +247,16 @@ function alerting(p, reportDomainsText) {
   };
 }
 
+// The HTTPS reporting endpoint: on or off, and its reserved concurrency (deploy/tls_upload.yml).
+function tlsReporting(p) {
+  const enabled = String(p.tlsReportingEndpoint).trim().toLowerCase();
+  if (!['true', 'false'].includes(enabled)) fail('tlsReportingEndpoint', p.tlsReportingEndpoint, 'true or false');
+  return {
+    tlsReportingEndpoint: enabled,
+    tlsReportingConcurrency: integer('tlsReportingConcurrency', p.tlsReportingConcurrency, { min: 1, max: 100 }),
+  };
+}
+
 function parseCliParams(option) {
   const result = {};
   for (const pair of [].concat(option || [])) {
@@ -334,6 +352,7 @@ function resolveParams(raw, { stage, region, service }) {
     ruleName: `${prefix}-store-reports`,
     ...kept,
     ...alerting(p, reportDomains.join(',')),
+    ...tlsReporting(p),
     logRetentionDays,
     alarmEmail,
     quickSightPrincipal,

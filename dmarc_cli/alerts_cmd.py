@@ -32,10 +32,11 @@ from dmarc_store.settings import Settings
 def command(store_dir: Path | None, use_aws: bool, as_json: bool, as_of: datetime | None) -> None:
     """Evaluate the alert rules over the stored reports and keep the incidents between runs.
 
-    Nine rules (README, Alerts): a new sender, a DKIM or SPF alignment drop (naming the selector), a
+    Ten rules (README, Alerts): a new sender, a DKIM or SPF alignment drop (naming the selector), a
     new selector, a pass-rate drop against the same reporters' earlier data, a usual reporter gone
     silent, no reports at all for a domain (the heartbeat), authenticated mail quarantined or rejected,
-    a change of the published policy, and the pipeline's own health (quarantined input, conflicts).
+    a change of the published policy, the pipeline's own health (quarantined input, conflicts), and
+    SMTP TLS sessions failing to a domain (TLS reports, RFC 8460).
     An incident opens once, is updated quietly while it holds, is escalated when it gets worse, and
     resolves when it clears; the state lives in the store (alerts/), or in DynamoDB with --aws. Each
     run prints what changed since the last one, then every open incident with its evidence and next

@@ -23,6 +23,8 @@ class BatchSummary:
     duplicate: int = 0
     conflict: int = 0
     records: int = 0
+    tls_reports: int = 0
+    """SMTP TLS reports (RFC 8460) newly stored: also counted in `new`."""
     failure_reports: int = 0
     """DMARC failure reports (RUF) newly stored, privately (fields and hashes only)."""
     quarantined: Counter[str] = field(default_factory=Counter)
@@ -34,6 +36,7 @@ class BatchSummary:
         self.duplicate += result.duplicate
         self.conflict += result.conflict
         self.records += result.records
+        self.tls_reports += result.new_tls
         self.failure_reports += sum(1 for failure in result.failures if failure.outcome == "new")
         self.quarantined.update(piece.reason for piece in result.quarantined)
 
@@ -46,6 +49,7 @@ class BatchSummary:
             "quarantined": sum(self.quarantined.values()),
             "quarantine_reasons": dict(sorted(self.quarantined.items())),
             "records": self.records,
+            "tls_reports": self.tls_reports,
             "failure_reports": self.failure_reports,
             "failed": self.failed,
         }

@@ -66,8 +66,11 @@ def command(
     came from how many reporters (a week without any says so loudly: that silence is the alarm), the
     top senders, the open alert incidents and what opened, escalated or resolved this week (from the
     state `dmarc alerts` keeps in the store), and the policy plan: its verdict, the next DMARC record,
-    the gates not met, the senders that block it and the cost in forwarded mail. On AWS the same
-    digest goes out by SES as HTML with this plain-text part, also on a quiet week.
+    the gates not met, the senders that block it and the cost in forwarded mail. When the store holds
+    SMTP TLS reports (RFC 8460) of the two weeks, an SMTP TLS part gives per policy domain the week's
+    TLS sessions, the failed ones, the success rate against the week before and the top failure
+    types. On AWS the same digest goes out by SES as HTML with this plain-text part, also on a quiet
+    week.
 
     Run `dmarc alerts` first for the incidents to be current. Thresholds of the plan: the
     DMARC_PLAN_* settings. Give exactly one of --html FILE and --text.

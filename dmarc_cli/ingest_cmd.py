@@ -23,7 +23,7 @@ from dmarc_store.ingest.service import IngestResult, IngestService
 )
 @handle_errors
 def command(paths: tuple[Path, ...], store_dir: Path | None, use_aws: bool, as_json: bool) -> None:
-    """Store every DMARC aggregate report found in PATHS, exactly once.
+    """Store every DMARC aggregate report and SMTP TLS report found in PATHS, exactly once.
 
     PATHS may be report files (.xml, .gz, .zip), emails (.eml), mbox files, Maildir folders or any
     folder (read recursively). Running it again on the same input adds nothing: a report already
@@ -31,7 +31,9 @@ def command(paths: tuple[Path, ...], store_dir: Path | None, use_aws: bool, as_j
     folder with a JSON note of the reason. A store folder met inside PATHS (this store, or any
     folder holding a store index) is skipped: a store is never input. A DMARC failure report (RUF) is
     kept privately: its structured fields and keyed hashes (failure_reports; "failure_reports" in
-    --json), its raw mail under the store's ruf-raw/ until `dmarc prune` removes it.
+    --json), its raw mail under the store's ruf-raw/ until `dmarc prune` removes it. An SMTP TLS
+    report (RFC 8460: JSON, gzipped or not, attached or alone) goes to the tls_reports, tls_policies
+    and tls_failures tables ("tls_reports" in --json counts those newly stored, also in "new").
 
     \b
     The summary counts files read and reports new, duplicate, conflicting (same report id, other
@@ -93,6 +95,8 @@ def print_summary(summary: BatchSummary, where: str, *, skipped_stores: int = 0)
         ("reports conflicting", summary.conflict),
         ("records stored", summary.records),
     ]
+    if summary.tls_reports:
+        counts.insert(2, ("  of which SMTP TLS reports", summary.tls_reports))
     if summary.failure_reports:
         counts.append(("failure reports stored (fields and hashes only)", summary.failure_reports))
     counts += [(f"quarantined: {reason}", count) for reason, count in sorted(summary.quarantined.items())]

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line instead of a table.")
 def command(paths: tuple[Path, ...], as_json: bool) -> None:
-    """Parse DMARC aggregate reports and print what each one says.
+    """Parse DMARC aggregate reports (and SMTP TLS reports) and print what each one says.
 
     PATH may be an .xml, .xml.gz, .zip or .eml file (the kind is read from the bytes, not the name),
     or a folder, read recursively. Every report inside is printed, in input order: every zip member,
@@ -31,7 +31,10 @@ def command(paths: tuple[Path, ...], as_json: bool) -> None:
     With --json each line is one object:
       {"source", "org_name", "report_id", "policy_domain", "begin", "end", "record_count",
        "message_total", "dkim_aligned_pass", "spf_aligned_pass", "dmarc_pass",
-       "disposition_totals", "warnings", ...}
+       "disposition_totals", "warnings", ..., "kind": "aggregate"}
+    an SMTP TLS report (RFC 8460) gives the same first keys (record_count: its policies,
+    message_total: its sessions), then "successful_session_count", "failed_session_count",
+    "kind": "tlsrpt";
     and an input, or a piece of one, that holds no report gives
       {"source", "error": {"reason", "detail"}}.
 
@@ -84,11 +87,21 @@ def _error_line(source: str, reason: str, detail: str) -> dict[str, Any]:
     return {"source": source, "error": {"reason": reason, "detail": detail}}
 
 
+def _pass_share(line: dict[str, Any]) -> str:
+    """A DMARC report's DMARC pass share, a TLS report's successful sessions (`TLS 99.0%`)."""
+    total = line["message_total"]
+    if not total:
+        return "-"
+    if line.get("kind") == "tlsrpt":
+        return f"TLS {100 * line['successful_session_count'] / total:.1f}%"
+    return f"{100 * line['dmarc_pass'] / total:.1f}%"
+
+
 def _print_table(lines: list[dict[str, Any]]) -> None:
     """The reports as a table, then one note per refusal and warning: report text shown, never obeyed."""
     from rich.table import Table
 
-    table = Table(title=terminal_text("DMARC aggregate reports"))
+    table = Table(title=terminal_text("Reports"))
     table.add_column(terminal_text("source"), overflow="fold")
     table.add_column(terminal_text("reporter"), overflow="fold")
     table.add_column(terminal_text("domain"), overflow="fold")
@@ -112,7 +125,7 @@ def _print_table(lines: list[dict[str, Any]]) -> None:
             line["begin"][:10],
             f"{line['record_count']:,}",
             f"{total:,}",
-            f"{100 * line['dmarc_pass'] / total:.1f}%" if total else "-",
+            _pass_share(line),
         )
         table.add_row(*(terminal_text(cell) for cell in cells))
         notes.extend(

@@ -18,7 +18,7 @@ from dmarc_cli.common import (
 )
 
 if TYPE_CHECKING:
-    from dmarc_report import ReportData
+    from dmarc_report import ReportData, ReportOptions
 
 
 class Days(click.ParamType):  # type: ignore[type-arg]
@@ -73,9 +73,12 @@ def command(
     It shows daily volume and DMARC pass rate per domain, volume by source and result, the failing
     sources, the reporters, per domain what would fail at p=quarantine or p=reject and which
     sources to fix first, and the policy plan (the next record, its gates, the senders that block
-    it; the stability gate reads the incidents `dmarc alerts` saved). Every chart has a table of its
-    key numbers beside it. The numbers are those of the saved queries (dmarc query --list), run on the
-    local store or, with --aws, on Athena.
+    it; the stability gate reads the incidents `dmarc alerts` saved). When the store holds SMTP TLS
+    reports (RFC 8460) of the period, an SMTP TLS section shows per policy domain its successful and
+    failed sessions, the success rate per day, the failures by result type and receiving MX, its
+    reporters and whether MTA-STS can move from mode: testing to mode: enforce (the saved query
+    mta_sts_readiness). Every chart has a table of its key numbers beside it. The numbers are those
+    of the saved queries (dmarc query --list), run on the local store or, with --aws, on Athena.
 
     With --aws the queries run on Athena in the stack's Glue database and workgroup
     (DMARC_GLUE_DATABASE, DMARC_ATHENA_WORKGROUP; AWS credentials as usual).
@@ -94,27 +97,11 @@ def command(
       dmarc report --html backfill.html --days all --store /srv/dmarc
       dmarc report --html - --aws > report.html
     """
-    from dmarc_cli.alerts_cmd import incident_state
-    from dmarc_cli.common import settings_for
     from dmarc_cli.output import safe_terminal
-    from dmarc_report import ReportOptions, load_report_data, render_html
-    from dmarc_store.query import QueryError
-    from dmarc_store.thresholds import plan_thresholds
+    from dmarc_report import ReportOptions, render_html
 
     check_output_folder(html_path)
-    runner, where = open_runner(store_dir, use_aws)
-    thresholds = plan_thresholds()
-    incidents = incident_state(settings_for(store_dir), use_aws).load().incidents
-    try:
-        data = load_report_data(
-            runner,
-            ReportOptions(days=days, domain=domain),
-            where=where,
-            incidents=incidents,
-            plan_thresholds=thresholds,
-        )
-    except QueryError as error:
-        query_failure(error)
+    data = _load(ReportOptions(days=days, domain=domain), store_dir, use_aws)
     page = render_html(data)
     to_stdout = str(html_path) == "-"
     if to_stdout:
@@ -126,15 +113,33 @@ def command(
     click.echo(safe_terminal(_summary(data, "stdout" if to_stdout else str(html_path))), err=to_stdout)
 
 
+def _load(options: ReportOptions, store_dir: Path | None, use_aws: bool) -> ReportData:
+    """The page's data from the local store or Athena, with the incidents `dmarc alerts` saved."""
+    from dmarc_cli.alerts_cmd import incident_state
+    from dmarc_cli.common import settings_for
+    from dmarc_report import load_report_data
+    from dmarc_store.query import QueryError
+    from dmarc_store.thresholds import plan_thresholds
+
+    runner, where = open_runner(store_dir, use_aws)
+    thresholds = plan_thresholds()
+    incidents = incident_state(settings_for(store_dir), use_aws).load().incidents
+    try:
+        return load_report_data(runner, options, where=where, incidents=incidents, plan_thresholds=thresholds)
+    except QueryError as error:
+        query_failure(error)
+
+
 def _summary(data: ReportData, target: str) -> str:
     from dmarc_report.text import count, plural
 
+    tls = "" if data.tls is None else f"; SMTP TLS for {plural(len(data.tls.domains), 'domain')}"
     if data.empty:
         hint = " (try --days all)" if data.stored else " (ingest reports first: dmarc ingest PATH)"
-        return f"report written to {target}: no reports in this period{hint}"
+        return f"report written to {target}: no reports in this period{hint}{tls}"
     overview = data.overview
     return (
         f"report written to {target}: {plural(len(data.domains), 'domain')}, "
         f"{plural(overview.reports, 'report')}, {count(overview.messages)} messages, "
-        f"{(overview.pass_rate or 0):.1%} pass DMARC"
+        f"{(overview.pass_rate or 0):.1%} pass DMARC{tls}"
     )

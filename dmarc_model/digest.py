@@ -1,4 +1,5 @@
-"""One pass over a report: its stream, totals, key and content hash, for `dmarc parse` and the tests."""
+"""One pass over a report: its stream, totals, key and content hash, for `dmarc parse` and the tests.
+An SMTP TLS report (RFC 8460) found on the way is summed up too (`TlsDigest`)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from dmarc_model.limits import Limits
 from dmarc_model.parse import read_report
 from dmarc_model.summary import ReportTotals
 from dmarc_model.timestamps import iso_z
-from dmarc_model.unpack import Payload, unpack
+from dmarc_model.tlsrpt import TlsReport, parse_tls_report, tls_content_sha256, tls_report_key
+from dmarc_model.unpack import Payload, TlsPayload, unpack
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,39 @@ class ReportDigest:
             "rejected_records": self.rejected_records,
             "report_key": self.report_key,
             "location": self.location,
+            "kind": "aggregate",
+        }
+
+
+@dataclass(frozen=True)
+class TlsDigest:
+    """What one SMTP TLS report says in totals: its sessions, over all its policies."""
+
+    location: str
+    report: TlsReport
+
+    def as_json(self, source: str) -> dict[str, Any]:
+        """The `dmarc parse --json` line of a TLS report: the DMARC line's names where they fit
+        (`record_count` its policies, `message_total` its sessions), then its own."""
+        report = self.report
+        successful = sum(entry.successful_session_count for entry in report.policies)
+        failed = sum(entry.failed_session_count for entry in report.policies)
+        return {
+            "source": source,
+            "org_name": report.organization_name,
+            "report_id": report.report_id,
+            "policy_domain": ",".join(report.policy_domains),
+            "begin": iso_z(report.begin),
+            "end": iso_z(report.end),
+            "record_count": len(report.policies),
+            "message_total": successful + failed,
+            "successful_session_count": successful,
+            "failed_session_count": failed,
+            "warnings": list(report.warnings),
+            "report_key": tls_report_key(report),
+            "content_sha256": tls_content_sha256(report),
+            "location": self.location,
+            "kind": "tlsrpt",
         }
 
 
@@ -80,13 +115,16 @@ def digest_payload(payload: Payload) -> ReportDigest:
 
 def digest_input(
     source: bytes | Path, *, limits: Limits | None = None, name: str = ""
-) -> Iterator[ReportDigest | InputRefused]:
+) -> Iterator[ReportDigest | TlsDigest | InputRefused]:
     """Every report in an input as a digest, and every refused piece, in input order."""
     for found in unpack(source, limits=limits, name=name):
         if isinstance(found, InputRefused):
             yield found
             continue
         try:
-            yield digest_payload(found)
+            if isinstance(found, TlsPayload):
+                yield TlsDigest(found.location, parse_tls_report(found.data, location=found.location))
+            else:
+                yield digest_payload(found)
         except InputRefused as refused:
             yield refused

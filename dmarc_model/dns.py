@@ -9,6 +9,9 @@ when the two differ in organisational domain; without the public suffix list thi
 that exactly, so it asks for it unless the receiving domain is <domain> or one of its subdomains (an
 unneeded authorisation record does no harm). deploy/dns.js creates the same MX and authorisation
 records in Route 53, by the same rule.
+
+SMTP TLS reporting (`_smtp._tls`, RFC 8460) and MTA-STS (`_mta-sts` and its policy file, RFC 8461) are
+in dmarc_model.dns_tls, which builds on this module's validators.
 """
 
 from __future__ import annotations

@@ -18,15 +18,17 @@ from typing import Any
 
 import pyarrow as pa
 
+from dmarc_model.content import CONTENT_HASH_VERSION
 from dmarc_model.identity import report_key
 from dmarc_model.models import RejectedRecord
 from dmarc_model.parse import read_report
 from dmarc_model.record_rows import RecordRows, RecordSink
 from dmarc_model.rows import RecordColumns, partition_date, report_row
 from dmarc_model.summary import ReportTotals
+from dmarc_model.tlsrpt.rows import TlsRows
 from dmarc_model.unpack import Payload
 
-__all__ = ["PreparedReport", "prepare_report"]
+__all__ = ["PreparedReport", "StorableReport", "prepare_report"]
 
 
 @dataclass
@@ -48,6 +50,11 @@ class PreparedReport:
         return self.day.isoformat()
 
     @property
+    def hash_version(self) -> int:
+        """The canonical form `content_sha256` was computed in (`dmarc_model.content`)."""
+        return CONTENT_HASH_VERSION
+
+    @property
     def records(self) -> pa.Table:
         """Every `records` row at once, in memory: for small reports and tests."""
         return self.record_rows.table()
@@ -60,6 +67,12 @@ class PreparedReport:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+StorableReport = PreparedReport | TlsRows
+"""What a store claims, writes and completes: a DMARC aggregate report, or an SMTP TLS report's rows
+(`dmarc_model.tlsrpt`). Both name themselves (`report_key`, `content_sha256`, `hash_version`,
+`source_key`, `dt`) and sum themselves up in `report` (`policy_domain`, `record_count`, ...)."""
 
 
 def prepare_report(

@@ -56,6 +56,8 @@ class Limits:
     fix_rows: int = 8
     reporter_rows: int = 15
     sender_rows: int = 20
+    tls_domains: int = 8
+    tls_failure_rows: int = 10
 
 
 LIMITS = Limits()

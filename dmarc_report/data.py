@@ -4,7 +4,8 @@ The numbers come from the project's saved queries (``athena_queries/saved``): da
 enforcement_readiness, top_failing_sources and reporters, with their ``days`` and ``domain`` parameters,
 and each domain's policy plan (``dmarc_store.plan.load_plan``: policy_plan and test_mode_evidence);
 the report's own statements (``dmarc_report.sql``) fill the gaps. Rows become the dataclasses of
-``dmarc_report.model``.
+``dmarc_report.model``. The SMTP TLS section has its own loader (``dmarc_report.tls_data``): it is
+there whenever the store holds TLS reports in the window, also on a page without DMARC reports.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from dmarc_report.model import (
     StoredDomain,
 )
 from dmarc_report.sql import INVENTORY_SQL, OVERVIEW_SQL, SOURCE_RESULTS_SQL, TOP_FAILING
+from dmarc_report.tls_data import load_tls, tls_first_day
 from dmarc_store.query import QueryRunner, run_saved_query
 
 __all__ = ["load_report_data"]
@@ -52,10 +54,7 @@ def load_report_data(
     now = now or datetime.now(UTC)
     today = now.date()
     stored = tuple(_stored(row) for row in _rows(runner.run_sql(INVENTORY_SQL)))
-    days = options.days
-    if days is None:
-        first = min((s.first_day for s in stored), default=today)
-        days = max((today - first).days, 0) + 1
+    days = _all_days(runner, stored, today) if options.days is None else options.days
     values: dict[str, int | str] = {"days": days, "domain": options.domain or "%"}
     parameters = (days, options.domain or "%")
     daily = _rows(run_saved_query(runner, "daily_volume_pass_rate", values))
@@ -66,6 +65,7 @@ def load_report_data(
         first_day=today - timedelta(days=days),
         last_day=today,
         stored=stored,
+        tls=load_tls(runner, values, first_day=today - timedelta(days=days), last_day=today),
     )
     if not daily:
         return data
@@ -93,7 +93,16 @@ def load_report_data(
         reporters=tuple(sorted(reporters, key=lambda r: (-r.messages, r.reporter or "", r.domain))),
         senders=tuple(_sender(row) for row in _rows(run_saved_query(runner, "senders", values))),
         plans=_plans(runner, [domain.domain for domain in readiness], days, incidents, plan_thresholds),
+        tls=data.tls,
     )
+
+
+def _all_days(runner: QueryRunner, stored: tuple[StoredDomain, ...], today: date) -> int:
+    """The window of --days all: from the first day with a DMARC or an SMTP TLS report to today."""
+    firsts = [domain.first_day for domain in stored]
+    tls = tls_first_day(runner)
+    first = min([*firsts, tls] if tls is not None else firsts, default=today)
+    return max((today - first).days, 0) + 1
 
 
 def _plans(

@@ -7,7 +7,8 @@ and the policy plan; sent even on a quiet week, since its absence is the alarm.
 ``runner`` is a ``dmarc_store.query`` runner (DuckDB over a local store, Athena on AWS), ``state`` an
 ``IncidentState`` (``dmarc_store.alerts.state``: the local store's alerts/ folder or DynamoDB). The
 period is the 7 whole UTC days before ``now``'s day (its reports have not all arrived), compared with
-the 7 days before it. The renderers are pure: a digest in, text out (``dmarc_report.digest_render``).
+the 7 days before it; the SMTP TLS part (``Digest.tls``) is there when TLS reports fall in either week.
+The renderers are pure: a digest in, text out (``dmarc_report.digest_render``).
 """
 
 from __future__ import annotations
@@ -25,10 +26,21 @@ from dmarc_report.digest_model import (
     Digest,
     DomainDigest,
     SenderLine,
+    TlsFailureCount,
+    TlsLine,
+    TlsWeek,
     Week,
 )
 from dmarc_report.digest_render import digest_subject, render_digest_html, render_digest_text
-from dmarc_report.digest_sql import REPORTS_SQL, SENDERS_SQL, TOP_SENDERS, WEEKS_SQL
+from dmarc_report.digest_sql import (
+    REPORTS_SQL,
+    SENDERS_SQL,
+    TLS_FAILURES_SQL,
+    TLS_WEEKS_SQL,
+    TOP_SENDERS,
+    TOP_TLS_FAILURES,
+    WEEKS_SQL,
+)
 
 if TYPE_CHECKING:
     from dmarc_store.alerts.state import IncidentState
@@ -97,6 +109,7 @@ def build_digest(
         pipeline_incidents=_of(PIPELINE, incidents),
         pipeline_changes=tuple(change for change in changes if change.incident.domain == PIPELINE),
         plan_days=plan_days,
+        tls=_tls(runner, bounds, None if domains is None else [_normal(d) for d in domains if d.strip()]),
     )
 
 
@@ -138,6 +151,29 @@ def _senders(rows: Iterable[dict[str, Any]]) -> dict[str, list[SenderLine]]:
         )
         found.setdefault(str(row["policy_domain"]), []).append(line)
     return found
+
+
+def _tls(runner: QueryRunner, bounds: tuple[str, str, str], asked: list[str] | None) -> tuple[TlsLine, ...]:
+    """Per policy domain (those asked, or all), the TLS sessions of both weeks; busiest this week first."""
+    weeks: dict[tuple[str, str], TlsWeek] = {}
+    for row in _rows(runner.run_sql(TLS_WEEKS_SQL, bounds)):
+        week = TlsWeek(_int(row["successful_sessions"]), _int(row["failed_sessions"]), _int(row["reports"]))
+        weeks[(str(row["policy_domain"]), str(row["week"]))] = week
+    failures: dict[str, list[TlsFailureCount]] = {}
+    for row in _rows(runner.run_sql(TLS_FAILURES_SQL, (bounds[0], bounds[2]))):
+        failure = TlsFailureCount(str(row["result_type"] or ""), _int(row["failed_sessions"]))
+        failures.setdefault(str(row["policy_domain"]), []).append(failure)
+    seen = {domain for domain, _ in weeks if asked is None or domain in asked}
+    lines = [
+        TlsLine(
+            domain=domain,
+            this_week=weeks.get((domain, "this"), TlsWeek()),
+            week_before=weeks.get((domain, "before"), TlsWeek()),
+            failure_types=tuple(failures.get(domain, ())[:TOP_TLS_FAILURES]),
+        )
+        for domain in seen
+    ]
+    return tuple(sorted(lines, key=lambda line: (-line.this_week.sessions, line.domain)))
 
 
 def _normal(domain: str) -> str:

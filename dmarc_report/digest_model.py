@@ -1,5 +1,6 @@
 """What the weekly digest says, as frozen dataclasses: the period, and per domain its week in numbers, its
-top senders, its open incidents and the changes of the week, and its policy plan.
+top senders, its open incidents and the changes of the week, and its policy plan; and, when the store has
+SMTP TLS reports (RFC 8460) of the two weeks, per policy domain the week's TLS sessions.
 
 ``Digest`` is the whole of it; the renderers (``dmarc_report.digest_render``) read nothing else. A week
 with no report is the alarm the digest exists for: ``DomainDigest.silent`` and ``Digest.silent`` say so.
@@ -23,6 +24,9 @@ __all__ = [
     "Digest",
     "DomainDigest",
     "SenderLine",
+    "TlsFailureCount",
+    "TlsLine",
+    "TlsWeek",
     "Week",
 ]
 
@@ -63,6 +67,51 @@ class SenderLine:
     @property
     def pass_share(self) -> float | None:
         return share(self.passed, self.messages)
+
+
+@dataclass(frozen=True)
+class TlsWeek:
+    """One policy domain's TLS sessions in a week, as the SMTP TLS reports count them."""
+
+    successful: int = 0
+    failed: int = 0
+    reports: int = 0
+
+    @property
+    def sessions(self) -> int:
+        return self.successful + self.failed
+
+    @property
+    def success_share(self) -> float | None:
+        return share(self.successful, self.sessions)
+
+
+@dataclass(frozen=True)
+class TlsFailureCount:
+    result_type: str
+    failed: int
+
+
+@dataclass(frozen=True)
+class TlsLine:
+    """A policy domain of the SMTP TLS reports: this week's sessions against the week before's."""
+
+    domain: str
+    this_week: TlsWeek
+    week_before: TlsWeek
+    failure_types: tuple[TlsFailureCount, ...] = ()
+    """This week's result types with the most failed sessions, most first."""
+
+    @property
+    def silent(self) -> bool:
+        """No TLS report this week, though the week before had some."""
+        return self.this_week.reports == 0
+
+    @property
+    def success_change(self) -> float | None:
+        """This week's success share minus the week before's, in percentage points."""
+        now, before = self.this_week.success_share, self.week_before.success_share
+        return None if now is None or before is None else (now - before) * 100
 
 
 @dataclass(frozen=True)
@@ -128,6 +177,8 @@ class Digest:
     """Open incidents of the pipeline's own health (domain ``*``)."""
     pipeline_changes: tuple[ChangeLine, ...] = ()
     plan_days: int = 30
+    tls: tuple[TlsLine, ...] = ()
+    """SMTP TLS per policy domain with TLS reports this week or the week before, busiest first; () none."""
 
     @property
     def week_before_first_day(self) -> date:

@@ -1,4 +1,4 @@
-"""The digest's SQL: three statements over the views, in Athena's dialect, so they run unchanged on DuckDB
+"""The digest's SQL: statements over the views, in Athena's dialect, so they run unchanged on DuckDB
 and on Athena.
 
 Unlike the saved queries (a window back from today), they take the period's bounds as parameters (``dt``
@@ -8,10 +8,20 @@ replay's) reads exactly its two weeks.
 
 from __future__ import annotations
 
-__all__ = ["REPORTS_SQL", "SENDERS_SQL", "TOP_SENDERS", "WEEKS_SQL"]
+__all__ = [
+    "REPORTS_SQL",
+    "SENDERS_SQL",
+    "TLS_FAILURES_SQL",
+    "TLS_WEEKS_SQL",
+    "TOP_SENDERS",
+    "TOP_TLS_FAILURES",
+    "WEEKS_SQL",
+]
 
 TOP_SENDERS = 5
 """Senders listed per domain."""
+TOP_TLS_FAILURES = 3
+"""TLS failure result types listed per domain."""
 
 WEEKS_SQL = """
 SELECT policy_domain, week, coalesce(sum(message_count), 0) AS messages, coalesce(sum(passed), 0) AS passed
@@ -63,3 +73,34 @@ GROUP BY lower(policy_domain), coalesce(sender, 'unclassified')
 ORDER BY policy_domain, messages DESC, sender
 """
 """This week's senders per domain (the senders saved query's names). Parameters: first day, day after."""
+
+TLS_WEEKS_SQL = """
+SELECT
+  policy_domain,
+  week,
+  coalesce(sum(successful_session_count), 0) AS successful_sessions,
+  coalesce(sum(failed_session_count), 0) AS failed_sessions,
+  count(DISTINCT report_key) AS reports
+FROM (
+  SELECT
+    lower(policy_domain) AS policy_domain,
+    CASE WHEN dt >= CAST(? AS varchar) THEN 'this' ELSE 'before' END AS week,
+    report_key,
+    successful_session_count,
+    failed_session_count
+  FROM tls_policy_details
+  WHERE dt >= CAST(? AS varchar) AND dt < CAST(? AS varchar)
+) AS chosen
+GROUP BY policy_domain, week
+"""
+"""SMTP TLS sessions per policy domain, this week and the week before (every policy type: a session
+without a policy is still a session, as in tls_daily_success). Parameters as ``WEEKS_SQL``'s."""
+
+TLS_FAILURES_SQL = """
+SELECT lower(policy_domain) AS policy_domain, result_type, sum(failed_session_count) AS failed_sessions
+FROM tls_failure_details
+WHERE dt >= CAST(? AS varchar) AND dt < CAST(? AS varchar)
+GROUP BY lower(policy_domain), result_type
+ORDER BY policy_domain, failed_sessions DESC, result_type
+"""
+"""This week's failed TLS sessions per policy domain and result type. Parameters: first day, day after."""

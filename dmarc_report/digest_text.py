@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dmarc_model.alerts import Incident
 from dmarc_model.plan import Gate, Plan
-from dmarc_report.digest_model import ChangeLine, Digest, DomainDigest
+from dmarc_report.digest_model import ChangeLine, Digest, DomainDigest, TlsLine
 from dmarc_report.text import DASH, clean, count, day, percent, plural, shorten
 from dmarc_report.words import sender_kind
 
@@ -158,6 +158,29 @@ def _domain(domain: DomainDigest) -> list[str]:
     return lines
 
 
+def _tls_line(line: TlsLine) -> list[str]:
+    now, before = line.this_week, line.week_before
+    head = f"  {_short(line.domain)}: "
+    if line.silent:
+        head += f"NO TLS REPORTS this week (week before: {count(before.sessions)} sessions)"
+    else:
+        change = "" if line.success_change is None else f", {signed_points(line.success_change)}"
+        head += (
+            f"{count(now.sessions)} sessions, {count(now.failed)} failed, {percent(now.success_share)}"
+            f" succeed (week before: {percent(before.success_share)}{change})"
+        )
+    failures = ", ".join(f"{_short(f.result_type)} ({count(f.failed)})" for f in line.failure_types)
+    return [head, *([f"    Top failures: {failures}"] if failures else [])]
+
+
+def _tls(lines: tuple[TlsLine, ...]) -> list[str]:
+    """The SMTP TLS part: per policy domain the week's sessions; nothing without TLS reports."""
+    if not lines:
+        return []
+    title = "SMTP TLS (sessions senders opened to your mail servers, RFC 8460 reports)"
+    return ["", title, "-" * len(title), *(text for line in lines for text in _tls_line(line))]
+
+
 def render_text(digest: Digest) -> str:
     """The text part of a cleaned digest."""
     title = f"DMARC weekly digest, {day(digest.first_day)} {DASH} {day(digest.last_day)} (UTC)"
@@ -169,6 +192,7 @@ def render_text(digest: Digest) -> str:
         lines += _domain(domain)
     if not digest.domains:
         lines += ["", "No domain has reports or alerts in the store."]
+    lines += _tls(digest.tls)
     lines += [
         "",
         "This digest is sent every week, also when nothing happened: if it stops arriving, the pipeline",

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from dmarc_model.plan import Plan
+from dmarc_report.tls_model import TlsSection
 
 __all__ = [
     "DayCount",
@@ -201,6 +202,8 @@ class ReportData:
     senders: tuple[SenderVolume, ...] = ()
     plans: tuple[Plan, ...] = ()
     """The policy plan of each domain of ``domains`` (dmarc_model.plan), in the same order."""
+    tls: TlsSection | None = None
+    """The SMTP TLS reports of the period (dmarc_report.tls_model); None when there are none."""
 
     @property
     def identified_share(self) -> float | None:

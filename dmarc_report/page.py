@@ -27,6 +27,7 @@ from dmarc_report.charts import LIMITS, PALETTE, figures
 from dmarc_report.digest_text import gate_threshold, gate_value, safe_link
 from dmarc_report.model import ReportData
 from dmarc_report.text import clean, clean_all, count, day, percent, plural, shorten
+from dmarc_report.tls_charts import TLS_LEGEND, tls_figures
 
 __all__ = ["render_html"]
 
@@ -40,7 +41,12 @@ def render_html(data: ReportData) -> str:
     """The whole page: data in, text out."""
     data = clean_all(data)
     template = _environment().get_template("page.html.j2")
-    return template.render(data=data, figures=None if data.empty else figures(data), style=_stylesheet())
+    return template.render(
+        data=data,
+        figures=None if data.empty else figures(data),
+        tls_figures=None if data.tls is None else tls_figures(data.tls, LIMITS.tls_domains),
+        style=_stylesheet(),
+    )
 
 
 def template_environment() -> Environment:
@@ -79,7 +85,13 @@ def _environment() -> Environment:
         sender_kind=words.sender_kind,
         shorten=shorten,
     )
-    environment.globals.update(limits=LIMITS, palette=PALETTE, verdicts=words.VERDICTS)
+    environment.globals.update(
+        limits=LIMITS,
+        palette=PALETTE,
+        verdicts=words.VERDICTS,
+        tls_legend=TLS_LEGEND,
+        tls_verdicts=words.TLS_VERDICTS,
+    )
     return environment
 
 

@@ -1,7 +1,8 @@
-"""The report's own SQL: three statements that fill the gaps between the saved queries.
+"""The report's own SQL: the statements that fill the gaps between the saved queries.
 
-They read the views (``record_details``, ``report_details``) in Athena's dialect, so they run unchanged
-on DuckDB and on Athena; the window and the domain go in as parameters (``days``, a LIKE pattern).
+They read the views (``record_details``, ``report_details``, ``tls_policy_details``) in Athena's
+dialect, so they run unchanged on DuckDB and on Athena; the window and the domain go in as parameters
+(``days``, a LIKE pattern).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ __all__ = [
     "INVENTORY_SQL",
     "OVERVIEW_SQL",
     "SOURCE_RESULTS_SQL",
+    "TLS_FIRST_DAY_SQL",
+    "TLS_OVERVIEW_SQL",
     "TOP_FAILING",
     "TOP_REPORTERS",
     "TOP_SOURCES",
@@ -73,3 +76,17 @@ GROUP BY t.policy_domain, t.source_ip, t.source_messages, t.envelope_from_domain
 ORDER BY t.source_messages DESC, t.policy_domain, t.source_ip, r.failure_category
 """  # noqa: S608 - constants only; values go in as parameters
 """The biggest sources, their volume split by DMARC result (failure_category)."""
+
+TLS_FIRST_DAY_SQL = """
+SELECT min(dt) AS first_dt
+FROM tls_policy_details
+"""
+"""The first day with an SMTP TLS report, whatever the window: for --days all."""
+
+TLS_OVERVIEW_SQL = (
+    """
+SELECT count(DISTINCT report_key) AS reports, count(DISTINCT org_name) AS reporters
+FROM tls_policy_details"""
+    + _WINDOW
+)
+"""The SMTP TLS reports of the window and the organisations that sent them, over every domain."""

@@ -11,6 +11,7 @@ from dmarc_report.text import DASH
 
 __all__ = [
     "CATEGORIES",
+    "TLS_VERDICTS",
     "VERDICTS",
     "categories",
     "main_category",
@@ -51,6 +52,13 @@ VERDICTS: dict[str, tuple[str, str]] = {
     "not ready": ("not-ready", "Not ready: legitimate mail would be lost"),
 }
 """enforcement_readiness.readiness -> the CSS class of its pill and the words of its tooltip."""
+
+TLS_VERDICTS: dict[str, tuple[str, str]] = {
+    "ready": ("ready", "Safe to switch MTA-STS from mode: testing to mode: enforce"),
+    "enforcing": ("ready", "MTA-STS is in mode: enforce"),
+    "not ready": ("not-ready", "Not ready: keep MTA-STS in mode: testing"),
+}
+"""mta_sts_readiness.readiness -> the CSS class of its pill and the words of its tooltip."""
 
 
 def _parts(listed: str) -> list[str]:

@@ -4,7 +4,8 @@ One compaction of a table and day lists the day's files, reads each (noting the 
 the merge of those it read as `compacted-<digest>.parquet`, then deletes each key it merged while that
 key still holds the version it read. The digest is of the keys merged and of their contents, so a
 merged file's name fixes what it holds. A "row" is what the views count once: a `report_key` in
-`reports`, a (`report_key`, `record_index`) in `records`.
+`reports`, a (`report_key`, `record_index`) in `records`; in the TLS tables a `report_key`, with its
+`policy_index` and `detail_index` where the table has them.
 
 Invariants
 1. Written before deleted. The merged file is written whole (an S3 PUT, a local rename) before any
@@ -71,7 +72,7 @@ import pyarrow.parquet as pq
 from dmarc_model.schema import SCHEMAS
 from dmarc_store.backends.objects import Objects, StoredObject
 from dmarc_store.errors import ObjectMissing
-from dmarc_store.layout import TABLES, parquet_bytes, partition_prefix
+from dmarc_store.layout import COMPACTED_TABLES, parquet_bytes, partition_prefix
 
 __all__ = [
     "COMPACTED_PREFIX",
@@ -102,6 +103,9 @@ _IDENTITY = {
     "reports": ("report_key",),
     "records": ("report_key", "record_index"),
     "record_senders": ("report_key", "record_index"),
+    "tls_reports": ("report_key",),
+    "tls_policies": ("report_key", "policy_index"),
+    "tls_failures": ("report_key", "policy_index", "detail_index"),
 }
 _NEWEST = {"record_senders": "classified_at"}
 """Tables whose rows of one identity may differ (a verdict, then the verdict of a reclassification):
@@ -245,7 +249,7 @@ def compact_closed_days(
     run = CompactionRun()
     days = closed_days(today, after_days, lookback_days)
     for day in (day for day in days if first_kept is None or day >= first_kept):
-        for table in TABLES:
+        for table in COMPACTED_TABLES:
             run.add(_compact_or_skip(objects, table, day))
     return run
 

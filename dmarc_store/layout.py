@@ -9,6 +9,7 @@ parquet/conflicts/dt=YYYY-MM-DD/<report_key>-<sha16>.parquet   a copy that confl
 kept-aside/dt=YYYY-MM-DD/<report_key>.json      records of a stored report that failed validation
 quarantine/<reason>/<name>                      a copy of refused input, <name> made from its source key
 parquet/failure_reports/dt=YYYY-MM-DD/<failure_key>.parquet   a failure report's fields and hashes
+parquet/tls_reports|tls_policies|tls_failures/dt=YYYY-MM-DD/<report_key>.parquet   an SMTP TLS report
 ruf-raw/<name>                                  the raw mail of a failure report (RUF), kept a few days only
 quarantine/<reason>/<name>%note.json            its note {reason, detail, source, report_keys, ...}
 
@@ -72,9 +73,13 @@ KEPT_ASIDE_PREFIX = "kept-aside/"
 RUF_RAW_PREFIX = "ruf-raw/"
 """The raw mail of failure reports: personal data, out of the long-retention prefixes, short-lived."""
 FAILURES_TABLE = "failure_reports"
+TLS_TABLES = ("tls_reports", "tls_policies", "tls_failures")
+"""The SMTP TLS report tables (RFC 8460): `dmarc_model.tls_columns`."""
 TABLES = ("reports", "records", "record_senders")
+"""The tables of DMARC aggregate reports, one file per report each day."""
+COMPACTED_TABLES = (*TABLES, *TLS_TABLES)
 """The tables compaction merges (one file per report each day)."""
-ALL_TABLES = (*TABLES, "conflicts", FAILURES_TABLE)
+ALL_TABLES = (*TABLES, "conflicts", FAILURES_TABLE, *TLS_TABLES)
 """Every Parquet table, for what removes data by day (prune)."""
 PARQUET_COMPRESSION = "snappy"
 """The AWS SDK for pandas layer builds pyarrow without zstd, lz4 and brotli: snappy is what it reads."""

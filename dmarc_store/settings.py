@@ -122,6 +122,15 @@ class Settings(BaseSettings):
             " the bucket: the lifecycle rule of rufRawRetentionDays)."
         ),
     )
+    tls_upload_max_bytes: int = Field(
+        1024 * 1024,
+        gt=0,
+        le=4 * 1024 * 1024,
+        description=(
+            "Cap on one TLS report POSTed to the HTTPS reporting endpoint (tlsReportingEndpoint), in bytes as"
+            " sent (compressed); larger ones are refused (413). Lambda takes 6 MB a request, base64 included."
+        ),
+    )
 
     @property
     def domain_list(self) -> tuple[str, ...]:

@@ -16,6 +16,9 @@ CORPUS = SHARED / "corpus"
 MAKE_REPORT = SHARED / "tools" / "make_report.py"
 EVENTS = Path(__file__).resolve().parent / "events"
 ACCEPT_VERDICTS = frozenset({"accept", "accept-lenient", "accept-with-record-error", "accept-or-quarantine"})
+TLS_REPORT_FILES = frozenset({"pdm__google.com_smtp_tls_report.eml"})
+"""Corpus files that are one SMTP TLS report each (RFC 8460): parsedmarc's verdict says not-aggregate,
+we store them (tests/test_corpus.py pins what each says)."""
 
 
 @cache

@@ -224,6 +224,7 @@ def test_a_quiet_timeline_fires_nothing(quiet: Run) -> None:
     small_isp_days = {row.day for row in quiet.facts.senders if row.reporter == timeline.SMALL_ISP}
     assert 0 < len(small_isp_days) < timeline.DAYS // 2  # the reporter mix does vary
     assert {row.domain for row in quiet.facts.senders} == {SHOP, NEWS, timeline.BULK}
+    assert quiet.facts.tls == ()  # alert_tls_days runs over a store without TLS reports: no rows
 
 
 # --- like with like, on hand-made rows ----------------------------------------------------------------------

@@ -151,6 +151,18 @@ def test_thresholds_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatc
     assert plan_thresholds().stability_rules == ("pass-rate-drop",)
 
 
+def test_the_tls_thresholds_are_settings_and_a_share_above_one_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DMARC_ALERT_TLS_FAILED_SESSIONS_FLOOR", "25")
+    monkeypatch.setenv("DMARC_ALERT_TLS_FAILURE_SHARE", "0.05")
+    chosen = alert_thresholds()
+    assert (chosen.tls_failed_sessions_floor, chosen.tls_failure_share) == (25, 0.05)
+    monkeypatch.setenv("DMARC_ALERT_TLS_FAILURE_SHARE", "5")
+    with pytest.raises(ConfigurationError, match="tls_failure_share is a share between 0 and 1"):
+        alert_thresholds()
+
+
 @pytest.mark.parametrize(
     ("name", "value"), [("DMARC_ALERT_CURRENT_DAYS", "two"), ("DMARC_ALERT_CURRENT_DAYS", "0")]
 )

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import ACCEPT_VERDICTS, CORPUS, REPO, expected_files, make_report
+from tests.helpers import ACCEPT_VERDICTS, CORPUS, REPO, TLS_REPORT_FILES, expected_files, make_report
 
 EMAILS = sorted(p for p in CORPUS.iterdir() if p.suffix in (".eml", ".txt", ".elm"))
 
@@ -78,11 +78,12 @@ def test_parse_of_a_missing_file_is_one_line_not_a_traceback(tmp_path: Path) -> 
 
 
 def _reports_in(paths: list[Path]) -> int:
+    """DMARC reports (the cross-check's) and SMTP TLS reports (one per such file) in the files."""
     return sum(
         len(expected_files()[p.name]["crosscheck_lxml"])
         for p in paths
         if expected_files()[p.name]["verdict"] in ACCEPT_VERDICTS
-    )
+    ) + sum(1 for p in paths if p.name in TLS_REPORT_FILES)
 
 
 def test_mbox_of_corpus_emails_is_split_into_its_messages(tmp_path: Path) -> None:

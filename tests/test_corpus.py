@@ -2,8 +2,9 @@
 
 Where a file's verdict is accept*, our totals must equal the cross-check for every XML payload in it
 (parsedmarc returns at most one report per file; the cross-check reads them all). Where it is
-quarantine or not-aggregate, we must refuse it, with the reason pinned below. Where we knowingly
-differ from the reference, a test at the bottom says which side is right and why.
+quarantine or not-aggregate, we must refuse it, with the reason pinned below, unless it is an SMTP TLS
+report (RFC 8460), which parsedmarc's verdict calls not-aggregate and we read as one (`TLS_REPORTS`).
+Where we knowingly differ from the reference, a test at the bottom says which side is right and why.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from dmarc_model.digest import ReportDigest, digest_input
+from dmarc_model.digest import ReportDigest, TlsDigest, digest_input
 from dmarc_model.errors import InputRefused
-from tests.helpers import ACCEPT_VERDICTS, CORPUS, corpus_files, expected_files
+from tests.helpers import ACCEPT_VERDICTS, CORPUS, TLS_REPORT_FILES, corpus_files, expected_files
 
 REFUSAL_REASONS: dict[str, set[str]] = {
     "aal__report-invalid.xml": {"not-a-report"},  # root element <invalid>
@@ -27,7 +28,6 @@ REFUSAL_REASONS: dict[str, set[str]] = {
     "jjs__mail-without-attachments.txt": {"not-a-report"},
     "pdm__dmarc_ruf_report_linkedin.eml": {"not-aggregate"},  # DMARC failure report
     "pdm__empty.xml": {"empty"},
-    "pdm__google.com_smtp_tls_report.eml": {"not-aggregate"},  # SMTP TLS report
     "pkg__test.gz": {"not-a-report"},
     "pkg__test.gz.eml": {"not-a-report"},
     "pkg__test.none.eml": {"not-a-report"},
@@ -36,10 +36,28 @@ REFUSAL_REASONS: dict[str, set[str]] = {
 }
 
 
+TLS_REPORTS: dict[str, dict[str, Any]] = {
+    # read from the mail by hand: one no-policy-found policy, 48 successful sessions, no failure
+    "pdm__google.com_smtp_tls_report.eml": {
+        "org_name": "Google Inc.",
+        "report_id": "2024-09-03T00:00:00Z_cardinalhealth.ca",
+        "policy_domain": "cardinalhealth.ca",
+        "begin": "2024-09-03T00:00:00Z",
+        "end": "2024-09-03T23:59:59Z",
+        "record_count": 1,
+        "successful_session_count": 48,
+        "failed_session_count": 0,
+    },
+}
+"""Corpus files that are SMTP TLS reports, with what each says."""
+
+
 def _read(path: Path) -> tuple[list[ReportDigest], list[InputRefused]]:
     digests: list[ReportDigest] = []
     refusals: list[InputRefused] = []
     for found in digest_input(path):
+        if isinstance(found, TlsDigest):
+            raise AssertionError(f"{path.name}: an SMTP TLS report where none is expected")
         (refusals if isinstance(found, InputRefused) else digests).append(found)
     return digests, refusals
 
@@ -84,6 +102,12 @@ def _key(totals: dict[str, Any]) -> tuple[str, int]:
 @pytest.mark.parametrize("path", corpus_files(), ids=lambda p: p.name)
 def test_corpus_file_matches_its_verdict(path: Path) -> None:
     expected = expected_files()[path.name]
+    if path.name in TLS_REPORTS:
+        (tls,) = digest_input(path)
+        assert isinstance(tls, TlsDigest)
+        line = tls.as_json(path.name)
+        assert {name: line[name] for name in TLS_REPORTS[path.name]} == TLS_REPORTS[path.name]
+        return
     digests, refusals = _read(path)
     if expected["verdict"] in ACCEPT_VERDICTS:
         assert not refusals, [str(r) for r in refusals]
@@ -120,7 +144,8 @@ def test_every_corpus_file_is_covered() -> None:
     on_disk = {p.name for p in CORPUS.iterdir()} - {"SOURCES.md", "expected.json"}
     assert on_disk == set(expected_files())
     refused = {name for name, e in expected_files().items() if e["verdict"] not in ACCEPT_VERDICTS}
-    assert refused == set(REFUSAL_REASONS)
+    assert set(TLS_REPORTS) == TLS_REPORT_FILES
+    assert refused == set(REFUSAL_REASONS) | set(TLS_REPORTS)
 
 
 # --- where we differ from the reference, and why we are right ------------------------------------------

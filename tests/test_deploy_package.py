@@ -42,6 +42,7 @@ HANDLER_MODULES = [
     "handlers.athena_setup",
     "handlers.alerts",
     "handlers.digest",
+    "handlers.tls_upload",
 ]
 NOT_IN_THE_PACKAGE = ("boto3", "botocore", "awswrangler", "pandas", "pyarrow", "numpy", "duckdb", "sqlglot")
 

@@ -17,17 +17,30 @@ from dmarc_model.schema import SCHEMAS
 from dmarc_store.retention import projection_range
 from dmarc_store.settings import Settings
 from dmarc_store.thresholds import PREFIXES, threshold_settings
+from tests import test_deploy_lint as lint
 from tests.test_deploy_support import (
     ALERTS_ON,
     REPO,
     Packaged,
     as_list,
+    package_once,
     packaged,
     packaged_with_alerts,
+    shared_tmp,
     statements,
 )
 
 __all__ = ["packaged", "packaged_with_alerts"]  # the session fixtures, imported to be used here
+
+TLS_ON = ("tlsReportingEndpoint=true",)
+"""The params of `packaged_with_tls`: the HTTPS reporting endpoint on (deploy/tls_upload.yml)."""
+
+
+@pytest.fixture(scope="session")
+def packaged_with_tls() -> Packaged:
+    """The stack with the TLS report endpoint on (`TLS_ON`)."""
+    return package_once(shared_tmp(), TLS_ON, name="package-tls")
+
 
 FUNCTIONS = {
     "IngestLambdaFunction": "handlers/ingest.handler",
@@ -38,6 +51,7 @@ FUNCTIONS = {
     "AthenaSetupLambdaFunction": "handlers/athena_setup.handler",
     "AlertsLambdaFunction": "handlers/alerts.handler",
     "DigestLambdaFunction": "handlers/digest.handler",
+    "TlsUploadLambdaFunction": "handlers/tls_upload.handler",  # under TlsReportingEnabled (off by default)
 }
 PANDAS_LAYER = re.compile(r"^arn:aws:lambda:us-east-1:\d{12}:layer:AWSSDKPandas-Python312-Arm64:\d+$")
 
@@ -309,6 +323,7 @@ def test_pandas_layer_is_the_managed_one_and_only_where_pandas_or_pyarrow_is_use
         (layer,) = props(packaged, name)["Layers"]
         assert PANDAS_LAYER.match(layer), layer
     assert "Layers" not in props(packaged, "AthenaSetupLambdaFunction")
+    assert "Layers" not in props(packaged, "TlsUploadLambdaFunction")  # it never imports pyarrow
 
 
 def test_ingest_reads_the_queue_in_batches_with_partial_failures(packaged: Packaged) -> None:
@@ -521,6 +536,7 @@ def test_each_role_reaches_what_its_function_does_and_no_more(packaged: Packaged
     (grant,) = statements(publish["Properties"]["PolicyDocument"])
     assert (grant["Action"], grant["Resource"]) == ("sns:Publish", {"Ref": "AlertTopic"})
     assert "DigestSendPolicy" not in packaged.resources  # no digestFrom: no SES permission at all
+    assert actions("TlsUploadRole") == {"logs:CreateLogStream", "logs:PutLogEvents", "s3:PutObject"}
 
 
 # ------------------------------------------------------------------------------------------------ DynamoDB
@@ -1109,6 +1125,8 @@ def test_route53_records_are_the_ones_dmarc_dns_prints() -> None:
         ("alertsSchedule=every day", "alertsSchedule"),
         ("digestSchedule=cron(0 7 * * MON *)", "day-of-month or day-of-week must be ?"),
         ("alertHeartbeatHours=two days", "alertHeartbeatHours"),
+        ("tlsReportingEndpoint=yes", "tlsReportingEndpoint"),
+        ("tlsReportingConcurrency=0", "tlsReportingConcurrency"),
     ],
 )
 def test_bad_params_stop_packaging_with_their_name(param: str, message: str) -> None:
@@ -1141,3 +1159,109 @@ def test_nothing_in_the_configuration_calls_aws_at_package_time() -> None:
         text = Path(path).read_text()
         for variable in ("${aws:", "${ssm:", "${cf:", "${s3:", "${cf(", "${sls:instanceId"):
             assert variable not in text, f"{path.name} uses {variable}"
+
+
+# ------------------------------------------------------------------------------------------ TLS endpoint
+
+TLS_RESOURCES = {
+    "TlsUploadLambdaFunction": "AWS::Lambda::Function",
+    "TlsUploadLogGroup": "AWS::Logs::LogGroup",
+    "TlsUploadFunctionUrl": "AWS::Lambda::Url",
+    "TlsUploadUrlPermission": "AWS::Lambda::Permission",
+    "TlsUploadInvokePermission": "AWS::Lambda::Permission",
+    "TlsUploadRole": "AWS::IAM::Role",
+}
+
+
+def test_the_tls_report_endpoint_is_off_until_its_param_is_true(packaged: Packaged) -> None:
+    template = packaged.template
+    assert template["Parameters"]["TlsReportingEndpoint"]["Default"] == "false"
+    assert template["Parameters"]["TlsReportingEndpoint"]["AllowedValues"] == ["true", "false"]
+    assert template["Conditions"]["TlsReportingEnabled"] == {
+        "Fn::Equals": [{"Ref": "TlsReportingEndpoint"}, "true"]
+    }
+    tls = {name: r for name, r in packaged.resources.items() if name.startswith("Tls")}
+    assert {name: resource["Type"] for name, resource in tls.items()} == TLS_RESOURCES
+    assert all(resource["Condition"] == "TlsReportingEnabled" for resource in tls.values())
+    assert packaged.of_type("AWS::Lambda::Url").keys() == {"TlsUploadFunctionUrl"}  # the only one
+    outputs = {name: o for name, o in template["Outputs"].items() if name.startswith("Tls")}
+    assert set(outputs) == {"TlsReportingUrl", "TlsReportingRecord"}
+    assert all(output["Condition"] == "TlsReportingEnabled" for output in outputs.values())
+    url = {"Fn::GetAtt": ["TlsUploadFunctionUrl", "FunctionUrl"]}
+    assert outputs["TlsReportingUrl"]["Value"] == url
+    assert not any("Export" in output for output in outputs.values())  # moto: see deploy/tls_upload.yml
+    assert sub_text(outputs["TlsReportingRecord"]["Value"]).startswith("v=TLSRPTv1; rua=")
+
+
+def _without_code(resource: dict[str, Any]) -> dict[str, Any]:
+    """The resource less its code's S3 key (a timestamp of the packaging)."""
+    properties = {key: value for key, value in resource.get("Properties", {}).items() if key != "Code"}
+    return {**resource, "Properties": properties}
+
+
+def test_with_the_param_the_endpoint_is_created_as_the_default_template_has_it(
+    packaged: Packaged, packaged_with_tls: Packaged
+) -> None:
+    assert packaged_with_tls.template["Parameters"]["TlsReportingEndpoint"]["Default"] == "true"
+    for name in TLS_RESOURCES:
+        assert _without_code(packaged_with_tls.resources[name]) == _without_code(packaged.resources[name])
+
+
+def test_the_endpoint_is_a_public_function_url_throttled_by_reserved_concurrency(packaged: Packaged) -> None:
+    function = props(packaged, "TlsUploadLambdaFunction")
+    assert function["ReservedConcurrentExecutions"] == 2
+    assert function["Timeout"] <= 30
+    assert function["Role"] == {"Fn::GetAtt": ["TlsUploadRole", "Arn"]}
+    target = {"Fn::GetAtt": ["TlsUploadLambdaFunction", "Arn"]}
+    url = props(packaged, "TlsUploadFunctionUrl")
+    assert (url["AuthType"], url["TargetFunctionArn"]) == ("NONE", target)  # RFC 8460 senders cannot sign
+    assert "Cors" not in url  # MTAs, not browsers
+    invoke_url = props(packaged, "TlsUploadUrlPermission")
+    assert (invoke_url["Action"], invoke_url["FunctionUrlAuthType"]) == ("lambda:InvokeFunctionUrl", "NONE")
+    invoke = props(packaged, "TlsUploadInvokePermission")
+    assert (invoke["Action"], invoke["InvokedViaFunctionUrl"]) == ("lambda:InvokeFunction", True)
+    for permission in (invoke_url, invoke):
+        assert permission["FunctionName"] == target
+    skips = packaged.resources["TlsUploadFunctionUrl"]["Metadata"]["checkov"]["skip"]
+    assert [skip["id"] for skip in skips] == ["CKV_AWS_258"]
+
+
+def test_the_endpoint_may_only_add_objects_under_uploads_tlsrpt(packaged: Packaged) -> None:
+    (policy,) = packaged.resources["TlsUploadRole"]["Properties"]["Policies"]
+    grants = {
+        (sub_text(resource), action)
+        for statement in statements(policy["PolicyDocument"])
+        for resource in as_list(statement["Resource"])
+        for action in as_list(statement["Action"])
+    }
+    assert grants == {
+        ("${TlsUploadLogGroup.Arn}", "logs:CreateLogStream"),
+        ("${TlsUploadLogGroup.Arn}", "logs:PutLogEvents"),
+        ("${DataBucket.Arn}/uploads/tlsrpt/*", "s3:PutObject"),
+    }
+    encryption = props(packaged, "DataBucket")["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert encryption[0]["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"  # else: grant its key
+    prefixes = {
+        configuration["Filter"]["S3Key"]["Rules"][0]["Value"]
+        for configuration in props(packaged, "DataBucket")["NotificationConfiguration"]["QueueConfigurations"]
+    }
+    assert "uploads/" in prefixes  # what it lands goes to the ingest queue
+
+
+def test_the_endpoint_s_concurrency_is_a_param() -> None:
+    script = (
+        "const c = require('./deploy/config.js');"
+        "const at = {stage: 'dev', region: 'us-east-1', service: 'dmarc'};"
+        "const r = c.resolveParams({tlsReportingEndpoint: 'TRUE', tlsReportingConcurrency: '5'}, at);"
+        "console.log(JSON.stringify([r.tlsReportingEndpoint, r.tlsReportingConcurrency]))"
+    )
+    assert node_json(script) == ["true", 5]
+
+
+def test_with_the_endpoint_on_cfn_lint_finds_no_error_and_checkov_fails_no_check(
+    packaged_with_tls: Packaged,
+) -> None:
+    """checkov evaluates the conditions with the parameters' defaults: the default template's run
+    (tests/test_deploy_lint.py) never sees these resources."""
+    lint.test_cfn_lint_finds_no_error(packaged_with_tls)
+    lint.test_checkov_fails_no_check_and_every_skip_says_why(packaged_with_tls)

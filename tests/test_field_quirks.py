@@ -16,7 +16,8 @@ import pytest
 
 from dmarc_model.errors import REFUSAL_TYPES, InputRefused
 from dmarc_model.prepare import prepare_report
-from dmarc_model.unpack import sniff, unpack
+from dmarc_model.tlsrpt import prepare_tls_report
+from dmarc_model.unpack import TlsPayload, sniff, unpack
 from dmarc_store.backends.local import LocalStore
 from dmarc_store.ingest.service import IngestService
 from tests.field_quirks import QUIRKS, VALUES_KEPT, Kept, Outcome, Quirk
@@ -55,6 +56,12 @@ def observe(data: bytes) -> Outcome:
             refusals.append(found.reason)
             continue
         try:
+            if isinstance(found, TlsPayload):  # an SMTP TLS report: its policies and sessions
+                summary = prepare_tls_report(found.data, source_key="field-quirk", ingested_at=INGESTED_AT)
+                reports += 1
+                records += summary.report["record_count"]
+                messages += summary.report["message_total"]
+                continue
             with prepare_report(found, "field-quirk", INGESTED_AT) as prepared:
                 reports += 1
                 records += prepared.report["record_count"]
@@ -89,7 +96,7 @@ def _kept_param(quirk_id: str) -> object:
 
 def first_rows(data: bytes) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """The `reports` row and the first `records` row of the first report in `data`."""
-    payload = next(found for found in unpack(data) if not isinstance(found, InputRefused))
+    payload = next(found for found in unpack(data) if not isinstance(found, InputRefused | TlsPayload))
     with prepare_report(payload, "field-quirk", INGESTED_AT) as prepared:
         records = prepared.records.to_pylist()
         return prepared.report, (records[0] if records else None)

@@ -26,7 +26,8 @@ from dmarc_model.errors import REFUSAL_TYPES, InputRefused
 from dmarc_model.parse.bounds import MAX_WARNINGS
 from dmarc_model.parse.validate import MAX_KEPT_ASIDE
 from dmarc_model.prepare import PreparedReport, prepare_report
-from dmarc_model.unpack import unpack
+from dmarc_model.tlsrpt import prepare_tls_report
+from dmarc_model.unpack import TlsPayload, unpack
 from dmarc_store.backends.aws import AwsStore
 from dmarc_store.backends.local import LocalStore
 from dmarc_store.ingest.service import IngestResult, IngestService
@@ -47,6 +48,9 @@ def prepared_and_refused(data: bytes) -> Iterator[PreparedReport | InputRefused]
             yield found
             continue
         try:
+            if isinstance(found, TlsPayload):  # an SMTP TLS report: parsed, bounded, not a DMARC report
+                prepare_tls_report(found.data, source_key=SOURCE_KEY, ingested_at=INGESTED_AT)
+                continue
             yield prepare_report(found, SOURCE_KEY, INGESTED_AT)
         except InputRefused as refused:
             yield refused

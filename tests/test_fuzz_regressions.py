@@ -19,7 +19,8 @@ from dmarc_cli.main import cli
 from dmarc_model.errors import REFUSAL_TYPES, InputRefused
 from dmarc_model.models import INT64_MAX, MAX_MESSAGE_COUNT
 from dmarc_model.prepare import prepare_report
-from dmarc_model.unpack import unpack
+from dmarc_model.tlsrpt import prepare_tls_report
+from dmarc_model.unpack import TlsPayload, unpack
 from dmarc_store.backends.local import LocalStore
 from dmarc_store.ingest.service import IngestService
 from dmarc_store.query import DuckDBQueryRunner
@@ -48,6 +49,12 @@ def _pieces(data: bytes) -> list[str]:
             reasons.append(found.reason)
             continue
         try:
+            if isinstance(found, TlsPayload):
+                prepare_tls_report(
+                    found.data, source_key="incoming/regression", ingested_at=datetime(2026, 1, 1, tzinfo=UTC)
+                )
+                reasons.append("tls-report")
+                continue
             with prepare_report(found, "incoming/regression", datetime(2026, 1, 1, tzinfo=UTC)):
                 reasons.append("report")
         except InputRefused as refused:

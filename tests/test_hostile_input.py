@@ -158,9 +158,10 @@ def test_gzip_in_gzip_in_zip_reads(report_xml: bytes) -> None:
         (b"\x89PNG\r\n\x1a\n" + bytes(100), "not-a-report"),
         (b"<html><body>hi</body></html>", "not-a-report"),
         (b"<feedback><report_metadata>", "malformed-xml"),
-        (b'{"organization-name": "Google", "policies": []}', "not-aggregate"),
+        (b'{"organization-name": "Google", "policies": []}', "schema-violation"),
+        (b'{"name": "not a report", "values": [1, 2]}', "not-a-report"),
     ],
-    ids=["empty", "whitespace", "binary", "png", "html", "unclosed", "tlsrpt-json"],
+    ids=["empty", "whitespace", "binary", "png", "html", "unclosed", "tlsrpt-json-incomplete", "other-json"],
 )
 def test_junk_is_refused_with_its_reason(data: bytes, reason: str) -> None:
     assert _reasons(data) == [reason]

@@ -29,7 +29,7 @@ from dmarc_store.errors import IngestIncomplete
 from dmarc_store.ingest.service import IngestService
 from tests import aws_support as aws_kit
 from tests import hostile
-from tests.helpers import ACCEPT_VERDICTS, CORPUS, expected_files, make_report
+from tests.helpers import ACCEPT_VERDICTS, CORPUS, TLS_REPORT_FILES, expected_files, make_report
 
 pytestmark = pytest.mark.usefixtures("aws")
 
@@ -92,10 +92,13 @@ def test_whole_corpus_through_the_handler_dynamodb_equals_parquet_equals_expecte
     assert aws_kit.message_total_in_dynamodb() == expected
     assert _parquet_total("records", "message_count") == expected
     assert _parquet_total("reports", "message_total") == expected
+    assert _parquet_total("tls_reports", "successful_session_count") == 48  # the one TLS report
     refused = {name for name, e in expected_files().items() if e["verdict"] not in ACCEPT_VERDICTS}
+    refused -= TLS_REPORT_FILES
     quarantined = {
         key.split("/")[-1] for key in aws_kit.list_keys("quarantine/") if not key.endswith(".json")
     }
+    assert not quarantined & TLS_REPORT_FILES
     failure_reports = {key.split("/")[-1] for key in aws_kit.list_keys("ruf-raw/")}  # RUF: never quarantined
     assert failure_reports == {"pdm__dmarc_ruf_report_linkedin.eml"}
     assert not failure_reports & quarantined

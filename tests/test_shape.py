@@ -78,7 +78,8 @@ def test_the_lambda_code_never_imports_cli_only_packages() -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["ingest", "compact", "classify", "refresh", "lookup", "athena_setup", "alerts", "digest"]
+    "name",
+    ["ingest", "compact", "classify", "refresh", "lookup", "athena_setup", "alerts", "digest", "tls_upload"],
 )
 def test_handlers_are_thin(name: str) -> None:
     path = ROOT / "handlers" / f"{name}.py"

@@ -22,6 +22,8 @@ from dmarc_model.alerts.facts import (
     ReporterDay,
     SelectorDay,
     SenderDay,
+    TlsDay,
+    TlsFailure,
 )
 from dmarc_model.alerts.incidents import Change, ChangeKind, Incident, IncidentState, reconcile
 from dmarc_model.alerts.rules import RULES, Rule
@@ -50,6 +52,8 @@ __all__ = [
     "SelectorDay",
     "SenderDay",
     "Severity",
+    "TlsDay",
+    "TlsFailure",
     "Window",
     "conditions_of",
     "evaluate",

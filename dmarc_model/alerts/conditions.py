@@ -35,6 +35,7 @@ RULE_IDS = (
     "legitimate-blocked",
     "policy-changed",
     "pipeline-health",
+    "tls-failures",
 )
 PIPELINE = "*"
 """The domain of a condition about the pipeline itself (rule 7)."""

@@ -3,6 +3,7 @@
     SenderDay     alert_sender_days:   day x domain x reporter x sender
     SelectorDay   alert_selector_days: day x domain x DKIM signing domain x selector
     ReporterDay   alert_reporter_days: day x domain x reporter x published policy
+    TlsDay        alert_tls_days:      day x policy domain of the SMTP TLS reports, with its failures
     PipelineHealth                     the pipeline's own health per day, supplied by the shell
 
 Results may be given as a pyarrow Table or anything else with ``to_pylist()``, or as a list of dicts, so
@@ -25,9 +26,12 @@ __all__ = [
     "ReporterDay",
     "SelectorDay",
     "SenderDay",
+    "TlsDay",
+    "TlsFailure",
+    "tls_days",
 ]
 
-FACT_QUERIES = ("alert_sender_days", "alert_selector_days", "alert_reporter_days")
+FACT_QUERIES = ("alert_sender_days", "alert_selector_days", "alert_reporter_days", "alert_tls_days")
 """The saved queries whose results ``AlertFacts.from_results`` takes, in its argument order."""
 
 
@@ -205,6 +209,70 @@ class ReporterDay:
 
 
 @dataclass(frozen=True)
+class TlsFailure:
+    """Failed sessions of one result type at one receiving MX (a failure detail of the reports)."""
+
+    result_type: str
+    """RFC 8460 section 4.3's name (``certificate-expired``, ``sts-policy-fetch-error``, ...), or as
+    the reporter wrote it."""
+    receiving_mx: str | None
+    """None where the reporters name no MX (a policy that could not be fetched)."""
+    sessions: int
+
+
+@dataclass(frozen=True)
+class TlsDay:
+    """One policy domain's SMTP TLS sessions on one day (the UTC date of the reports' start)."""
+
+    day: date
+    domain: str
+    successful_sessions: int
+    failed_sessions: int
+    """From the reports' summaries: every failed session, itemised in ``failures`` or not."""
+    enforced_failed_sessions: int
+    """Failed under a policy senders enforce (MTA-STS ``enforce``, DANE): mail held back, not delivered."""
+    reporters: tuple[str, ...]
+    failures: tuple[TlsFailure, ...] = ()
+    """The failure details, most sessions first."""
+
+    @property
+    def total_sessions(self) -> int:
+        return self.successful_sessions + self.failed_sessions
+
+
+def tls_days(result: Rows) -> tuple[TlsDay, ...]:
+    """The rows of ``alert_tls_days`` (a row per day, domain, result type and MX) as one TlsDay a day."""
+    grouped: dict[tuple[date, str], list[Mapping[str, Any]]] = {}
+    for row in _rows(result):
+        grouped.setdefault((_day(row["dt"]), str(row["policy_domain"]).lower()), []).append(row)
+    days = []
+    for (day, domain), rows in sorted(grouped.items()):
+        failures = [
+            TlsFailure(
+                str(row["result_type"]),
+                _text(row["receiving_mx_hostname"]),
+                _count(row["detail_failed_sessions"]),
+            )
+            for row in rows
+            if row["result_type"] is not None
+        ]
+        failures.sort(key=lambda found: (-found.sessions, found.result_type, found.receiving_mx or ""))
+        first = rows[0]
+        days.append(
+            TlsDay(
+                day=day,
+                domain=domain,
+                successful_sessions=_count(first["successful_sessions"]),
+                failed_sessions=_count(first["failed_sessions"]),
+                enforced_failed_sessions=_count(first["enforced_failed_sessions"]),
+                reporters=tuple(sorted(name for name in str(first["reporters"] or "").split(",") if name)),
+                failures=tuple(failures),
+            )
+        )
+    return tuple(days)
+
+
+@dataclass(frozen=True)
 class HealthDay:
     day: date
     quarantined_inputs: int = 0
@@ -240,25 +308,30 @@ class AlertFacts:
     """Domains expected to get reports even when none are in the facts (for the heartbeat); optional."""
     health: PipelineHealth = field(default_factory=PipelineHealth)
     """The pipeline's own health (rule 7); ``evaluate`` sets it from its ``health`` argument."""
+    tls: tuple[TlsDay, ...] = ()
+    """SMTP TLS sessions per policy domain and day (rule 8); none without TLS reports."""
 
     @classmethod
     def from_results(
-        cls, senders: Rows, selectors: Rows, reporters: Rows, domains: Sequence[str] = ()
+        cls, senders: Rows, selectors: Rows, reporters: Rows, tls: Rows = (), domains: Sequence[str] = ()
     ) -> AlertFacts:
-        """From the results of the ``FACT_QUERIES``, in that order."""
+        """From the results of the ``FACT_QUERIES``, in that order (``tls`` may be left out: no TLS
+        facts); ``domains`` by name."""
         return cls(
             tuple(SenderDay.from_row(row) for row in _rows(senders)),
             tuple(SelectorDay.from_row(row) for row in _rows(selectors)),
             tuple(ReporterDay.from_row(row) for row in _rows(reporters)),
             tuple(sorted({domain.lower() for domain in domains})),
+            tls=tls_days(tls),
         )
 
     def before(self, today: date) -> AlertFacts:
         """Only the days before ``today``: what a clock on ``today`` could have seen."""
         return AlertFacts(
-            tuple(row for row in self.senders if row.day < today),
-            tuple(row for row in self.selectors if row.day < today),
-            tuple(row for row in self.reporters if row.day < today),
-            self.domains,
-            self.health.before(today),
+            senders=tuple(row for row in self.senders if row.day < today),
+            selectors=tuple(row for row in self.selectors if row.day < today),
+            reporters=tuple(row for row in self.reporters if row.day < today),
+            domains=self.domains,
+            health=self.health.before(today),
+            tls=tuple(row for row in self.tls if row.day < today),
         )

@@ -36,6 +36,7 @@ _CLEARED = {
     "legitimate-blocked": "receivers no longer block its authenticated mail",
     "policy-changed": "the new policy has held for the whole window",
     "pipeline-health": "the count is back under its floor",
+    "tls-failures": "failed TLS sessions are back under the floor",
 }
 
 

@@ -17,7 +17,7 @@ __all__ = ["DEFAULT_THRESHOLDS", "AlertThresholds"]
 
 @dataclass(frozen=True)
 class AlertThresholds:
-    """The thresholds of the nine alert rules (setting names: ``DMARC_ALERT_<FIELD>`` upper-cased)."""
+    """The thresholds of the ten alert rules (setting names: ``DMARC_ALERT_<FIELD>`` upper-cased)."""
 
     current_days: int = 2
     """Days in the current window: the last N complete UTC days before the clock's day (all rules)."""
@@ -70,6 +70,13 @@ class AlertThresholds:
     health_conflicts: int = 1
     """Rule 7: report conflicts (same identity, other content) in the current window that open one."""
 
+    tls_failed_sessions_floor: int = 10
+    """Rule 8: a policy domain's day is failing when at least this many of its SMTP TLS sessions failed
+    (and ``tls_failure_share`` of them); an incident is open while a day of the current window is failing."""
+    tls_failure_share: float = 0.01
+    """Rule 8: share of a day's SMTP TLS sessions (0 to 1) that must have failed too for the day to be
+    failing: a few failures among very many sessions are no alert."""
+
     def __post_init__(self) -> None:
         for field in fields(self):
             value = getattr(self, field.name)
@@ -77,8 +84,9 @@ class AlertThresholds:
                 raise ValueError(f"alert threshold {field.name} must not be negative, got {value}")
         if self.current_days < 1 or self.baseline_days < 1:
             raise ValueError("alert windows need at least one day")
-        if not 0 <= self.reporter_usual_share <= 1:
-            raise ValueError("reporter_usual_share is a share between 0 and 1")
+        for name in ("reporter_usual_share", "tls_failure_share"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name} is a share between 0 and 1")
 
     @property
     def query_days(self) -> int:

@@ -24,7 +24,7 @@ import zlib
 from typing import Any
 
 from dmarc_model.errors import CorruptArchive, EmptyInput, MalformedJson, TooLarge
-from dmarc_model.limits import MIB
+from dmarc_model.unpack.sniff import MAX_TLS_JSON_BYTES, TLS_REPORT_KEYS
 
 __all__ = [
     "MAX_DEPTH",
@@ -36,13 +36,13 @@ __all__ = [
     "sniff",
 ]
 
-MAX_JSON_BYTES = 16 * MIB
-"""The default cap on a report's JSON: some 50,000 failure details of about 300 bytes each."""
+MAX_JSON_BYTES = MAX_TLS_JSON_BYTES
+"""The default cap on a report's JSON (`dmarc_model.unpack.sniff`, where unpacking reads it too)."""
 MAX_DEPTH = 32
 """Arrays and objects inside each other: an RFC 8460 report needs 5."""
 MAX_POLICIES = 10_000
 MAX_FAILURE_DETAILS = 50_000
-REQUIRED_KEYS = ("organization-name", "date-range", "report-id", "policies")
+REQUIRED_KEYS = TLS_REPORT_KEYS
 """RFC 8460 section 4.4's top-level fields that tell a TLS report apart (`contact-info` is optional)."""
 
 _GZIP_MAGIC = b"\x1f\x8b"

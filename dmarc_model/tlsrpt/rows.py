@@ -26,6 +26,7 @@ from dmarc_model.tls_columns import (
     TlsPolicyFacts,
     TlsReportFacts,
 )
+from dmarc_model.tlsrpt.identity import TLS_CONTENT_VERSION
 from dmarc_model.tlsrpt.models import TlsReport
 
 __all__ = ["TlsRows", "tls_partition_date", "tls_rows"]
@@ -54,6 +55,34 @@ class TlsRows:
     def dt(self) -> str:
         """The partition as Glue spells it: `YYYY-MM-DD`."""
         return self.partition.isoformat()
+
+    @property
+    def hash_version(self) -> int:
+        """The canonical form `content_sha256` was computed in (`tls_content_sha256`)."""
+        return TLS_CONTENT_VERSION
+
+    @property
+    def report(self) -> dict[str, Any]:
+        """The report in the names a store's claim index, its conflicts and the ingest results share with
+        DMARC reports: `policy_domain` its policy domains joined by commas, `record_count` its policies,
+        `message_total` its sessions (successful and failed); and the session counts themselves."""
+        (row,) = self.reports.to_pylist()
+        successful, failed = row["successful_session_count"], row["failed_session_count"]
+        return {
+            "report_key": row["report_key"],
+            "org_name": row["org_name"],
+            "report_id": row["report_id"],
+            "policy_domain": ",".join(row["policy_domains"]),
+            "date_range_begin": row["date_range_begin"],
+            "date_range_end": row["date_range_end"],
+            "record_count": row["policy_count"],
+            "message_total": successful + failed,
+            "successful_session_count": successful,
+            "failed_session_count": failed,
+            "source_key": row["source_key"],
+            "content_sha256": row["content_sha256"],
+            "ingested_at": row["ingested_at"],
+        }
 
 
 def tls_partition_date(report: TlsReport) -> date:

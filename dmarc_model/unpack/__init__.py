@@ -1,9 +1,10 @@
-"""Any input object -> the XML documents inside it.
+"""Any input object -> the XML documents (DMARC aggregate reports) and SMTP TLS reports inside it.
 
 Raw XML, gzip (any number of layers, concatenated members, trailing bytes), zip (every member,
 directories skipped, nested archives), and email at any MIME depth (forwarded `message/rfc822` parts,
 inline parts, `application/octet-stream`, misnamed attachments). The kind of every layer is decided by
-its bytes, never by a file name or a declared MIME type.
+its bytes, never by a file name or a declared MIME type. A JSON layer that names an SMTP TLS report's
+fields (RFC 8460) comes out as a `TlsPayload`, read whole within `tlsrpt.MAX_JSON_BYTES`.
 
 Decompression streams: a payload is opened afresh for each reading, and a gzipped report is inflated
 as the parser reads it, so memory does not grow with the size of a report. Every layer counts against
@@ -15,7 +16,7 @@ bytes in `sniff`, the decompressed-bytes budget in `caps`, and what comes out in
 """
 
 from dmarc_model.unpack.layers import unpack
-from dmarc_model.unpack.payload import Found, Payload
+from dmarc_model.unpack.payload import Found, Payload, TlsPayload
 from dmarc_model.unpack.sniff import SNIFF_BYTES, sniff
 
-__all__ = ["SNIFF_BYTES", "Found", "Payload", "sniff", "unpack"]
+__all__ = ["SNIFF_BYTES", "Found", "Payload", "TlsPayload", "sniff", "unpack"]

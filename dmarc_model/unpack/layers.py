@@ -10,16 +10,17 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from dmarc_model.errors import ArchiveBomb, EmptyInput, InputRefused, NotAggregate, NotAReport
+from dmarc_model.errors import ArchiveBomb, EmptyInput, InputRefused, NotAReport, TooLarge
 from dmarc_model.limits import Limits
 from dmarc_model.unpack import archives, mime
 from dmarc_model.unpack.caps import _Budget
-from dmarc_model.unpack.payload import Found, Payload, _bytes_opener
-from dmarc_model.unpack.sniff import SNIFF_BYTES, sniff
+from dmarc_model.unpack.payload import Found, Payload, TlsPayload, _bytes_opener
+from dmarc_model.unpack.sniff import MAX_TLS_JSON_BYTES, SNIFF_BYTES, TLS_REPORT_KEYS, sniff
 
 
 def unpack(source: bytes | Path, *, limits: Limits | None = None, name: str = "") -> Iterator[Found]:
-    """Every XML document inside `source`, and every piece refused on the way, in input order."""
+    """Every XML document and TLS report inside `source`, and every piece refused on the way, in input
+    order."""
     limits = limits or Limits()
     budget = _Budget(limits)
     if isinstance(source, Path):
@@ -52,7 +53,7 @@ def _walk(opener: Callable[[], BinaryIO], location: str, depth: int, budget: _Bu
         elif kind == "xml":
             yield Payload(location, opener)
         elif kind == "json":
-            yield _refuse_json(head, location)
+            yield _json_piece(opener, head, location)
         elif kind == "empty":
             yield EmptyInput("no bytes, or only white space", location=location)
         else:
@@ -62,7 +63,14 @@ def _walk(opener: Callable[[], BinaryIO], location: str, depth: int, budget: _Bu
         yield refused
 
 
-def _refuse_json(head: bytes, location: str) -> InputRefused:
-    if b"policies" in head or b"organization-name" in head:
-        return NotAggregate("an SMTP TLS report (RFC 8460), not a DMARC aggregate report", location=location)
-    return NotAReport("JSON, not a DMARC aggregate report", location=location)
+def _json_piece(opener: Callable[[], BinaryIO], head: bytes, location: str) -> TlsPayload | InputRefused:
+    """A JSON layer: an SMTP TLS report (RFC 8460), or one that means to be (it names the report's
+    fields: its parser then says what is wrong), read whole within `MAX_TLS_JSON_BYTES`; any other
+    JSON is not a report."""
+    if not any(b'"' + key.encode() + b'"' in head for key in TLS_REPORT_KEYS):
+        return NotAReport("JSON, neither a DMARC aggregate report nor an SMTP TLS report", location=location)
+    with opener() as stream:
+        data = stream.read(MAX_TLS_JSON_BYTES + 1)
+    if len(data) > MAX_TLS_JSON_BYTES:
+        return TooLarge(f"a TLS report over {MAX_TLS_JSON_BYTES} bytes of JSON", location=location)
+    return TlsPayload(location, data)

@@ -2,7 +2,8 @@
 
 The human-readable body of a report mail is skipped; a failure report (RUF: ARF, or a non-ARF text
 variant) comes out as `FailureReportFound` with its structured fields (`dmarc_model.ruf`), never its
-original message; TLS reports are refused as not aggregate. Every part counts against
+original message; an SMTP TLS report (`report-type=tlsrpt`, RFC 8460 section 5.3) is walked like any
+mail, its `application/tlsrpt+gzip` or `+json` attachment read by its bytes. Every part counts against
 `Limits.max_mime_parts` and the nesting cap.
 """
 
@@ -60,16 +61,10 @@ def _walk_message(
             f"MIME nested deeper than {budget.limits.max_nesting_depth} levels", location=location
         )
         return
-    report_type = (
-        (message.get_param("report-type") or "") if message.get_content_maintype() == "multipart" else ""
-    )
     sample = failure_sample(message, budget.limits.max_mime_parts)
     if sample is not None:
         detail = "a DMARC failure report (RUF, RFC 9991), not an aggregate report"
         yield FailureReportFound(detail, location=location, sample=sample)
-        return
-    if isinstance(report_type, str) and report_type.lower() == "tlsrpt":
-        yield NotAggregate("an SMTP TLS report (RFC 8460), not a DMARC aggregate report", location=location)
         return
     for index, part in enumerate(_children(message)):
         counter[0] += 1

@@ -1,4 +1,5 @@
-"""What unpacking yields: a `Payload` (one XML document, opened afresh for each reading) or a refusal."""
+"""What unpacking yields: a `Payload` (one XML document, opened afresh for each reading), a `TlsPayload`
+(one SMTP TLS report's JSON, RFC 8460, read whole: it is capped small) or a refusal."""
 
 from __future__ import annotations
 
@@ -25,8 +26,16 @@ class Payload:
             return stream.read()
 
 
-Found = Payload | InputRefused
-"""What unpacking yields: a document to parse, or a piece refused with its reason."""
+@dataclass(frozen=True)
+class TlsPayload:
+    """One SMTP TLS report (RFC 8460) found in an input: where, and its JSON bytes (gzip removed)."""
+
+    location: str
+    data: bytes = field(repr=False)
+
+
+Found = Payload | TlsPayload | InputRefused
+"""What unpacking yields: a DMARC document or a TLS report to parse, or a piece refused with its reason."""
 
 
 def _bytes_opener(data: bytes) -> Callable[[], BinaryIO]:

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import re
 
+from dmarc_model.limits import MIB
+
 SNIFF_BYTES = 4096
+TLS_REPORT_KEYS = ("organization-name", "date-range", "report-id", "policies")
+"""RFC 8460 section 4.4's top-level fields that tell an SMTP TLS report apart (`contact-info` is optional).
+Declared here, not in `dmarc_model.tlsrpt`, so that unpacking needs neither pyarrow nor the TLS models."""
+MAX_TLS_JSON_BYTES = 16 * MIB
+"""The cap on one TLS report's JSON: some 50,000 failure details of about 300 bytes each."""
 _HEADER_LINE = re.compile(rb"^(From |[!-9;-~]{1,76}:[ \t]?)")
 UTF8_BOM = b"\xef\xbb\xbf"
 _BOMS = (UTF8_BOM, b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
@@ -19,6 +26,8 @@ def sniff(head: bytes) -> str:
     text = head
     if text.startswith(UTF8_BOM) and _starts_with_a_header(text[len(UTF8_BOM) :]):
         return "email"  # a mail saved by a Windows tool: a UTF-8 BOM before its first header
+    if text.startswith(UTF8_BOM) and text[len(UTF8_BOM) :].lstrip(b" \t\r\n").startswith(b"{"):
+        return "json"  # a JSON text may start with a BOM (RFC 8259 section 8.1): a TLS report
     for bom in _BOMS:
         if text.startswith(bom):
             return "xml"

@@ -32,10 +32,10 @@ def alert_facts(
     the queries count days back from today, so an evaluation of the past asks for more)."""
     behind = max(0, (datetime.now(UTC).date() - now.date()).days)
     values: dict[str, athena_queries.ParameterValue] = {"days": thresholds.query_days + behind, "domain": "%"}
-    senders, selectors, reporters = (
+    senders, selectors, reporters, tls = (
         runner.run_saved(athena_queries.saved_query(name), values) for name in FACT_QUERIES
     )
-    return AlertFacts.from_results(senders, selectors, reporters, domains=domains)
+    return AlertFacts.from_results(senders, selectors, reporters, tls, domains=domains)
 
 
 def run_alerts(

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeSerializer
 
-from dmarc_model.content import CONTENT_HASH_VERSION
 from dmarc_model.senders.rows import sender_items
+from dmarc_model.tlsrpt import TlsRows
 from dmarc_store.aws_clients import translating
 from dmarc_store.backends.base import (
     CLAIM_LEASE_SECONDS,
@@ -31,6 +31,7 @@ from dmarc_store.backends.base import (
     ClaimState,
     Deadline,
     PreparedReport,
+    StorableReport,
     Store,
 )
 from dmarc_store.backends.dynamo_items import (
@@ -41,6 +42,7 @@ from dmarc_store.backends.dynamo_items import (
     record_pks,
     record_sk,
     report_pk,
+    tls_completion_attributes,
 )
 from dmarc_store.backends.objects import _error_code
 from dmarc_store.errors import (
@@ -104,7 +106,7 @@ class AwsStore(Store):
     def _now(self) -> float:
         return float(int(time.time()))
 
-    def _insert_pending(self, report: PreparedReport, now: float, token: str) -> ClaimState | None:
+    def _insert_pending(self, report: StorableReport, now: float, token: str) -> ClaimState | None:
         item = meta_item(report, status="PENDING", claimed_at=int(now), claim_token=token)
         if (expiry := self._expires_at(report)) is not None:
             item[TTL_ATTRIBUTE] = expiry  # a claim that never completes goes with the data
@@ -128,7 +130,7 @@ class AwsStore(Store):
         )
 
     def _take_over(
-        self, report: PreparedReport, seen_claimed_at: float, now: float, token: str, items_written: int
+        self, report: StorableReport, seen_claimed_at: float, now: float, token: str, items_written: int
     ) -> bool:
         try:
             self.dynamodb.update_item(
@@ -145,7 +147,7 @@ class AwsStore(Store):
                     ":now": {"N": str(int(now))},
                     ":token": {"S": token},
                     ":sha": {"S": report.content_sha256},
-                    ":version": {"N": str(CONTENT_HASH_VERSION)},
+                    ":version": {"N": str(report.hash_version)},
                     ":written": {"N": str(items_written)},
                     ":pending": {"S": "PENDING"},
                     ":seen": {"N": str(int(seen_claimed_at))},
@@ -216,8 +218,12 @@ class AwsStore(Store):
         )
         return [item for page in pages for item in page["Items"]]
 
-    def complete(self, report: PreparedReport, claim: Claim) -> None:
-        attributes = completion_attributes(report, self._expires_at(report))
+    def complete(self, report: StorableReport, claim: Claim) -> None:
+        expiry = self._expires_at(report)
+        if isinstance(report, TlsRows):
+            attributes = tls_completion_attributes(report, expiry)
+        else:
+            attributes = completion_attributes(report, expiry)
         attributes["status"] = "COMPLETE"
         names = {f"#a{i}": name for i, name in enumerate(attributes)}
         values = {f":v{i}": _serializer.serialize(value) for i, value in enumerate(attributes.values())}
@@ -233,7 +239,7 @@ class AwsStore(Store):
         except ConditionFailed:
             raise ClaimLost(f"report {report.report_key} was taken over by another worker") from None
 
-    def release(self, report: PreparedReport, claim: Claim) -> None:
+    def release(self, report: StorableReport, claim: Claim) -> None:
         with contextlib.suppress(ConditionFailed):  # completed, or no longer ours: nothing to release
             self.dynamodb.update_item(
                 TableName=self.table,
@@ -248,7 +254,7 @@ class AwsStore(Store):
                 },
             )
 
-    def _expires_at(self, report: PreparedReport) -> int | None:
+    def _expires_at(self, report: StorableReport) -> int | None:
         """The TTL of every item of the report: the day its data is pruned (dmarc_store.retention)."""
         return expires_at(self.retention_days, report.dt)
 

@@ -35,6 +35,11 @@ Only a COMPLETE entry with other content makes a CONFLICT.
 Kept-aside records (those that failed validation) are part of the write step: one JSON document per
 report, `kept-aside/dt=YYYY-MM-DD/<report_key>.json`, under a deterministic name, before COMPLETE.
 
+An SMTP TLS report (`dmarc_model.tlsrpt`, its key prefixed so it never meets a DMARC report's) goes
+through the same claim, META and lease: `write_tls` puts its three tables' files, always all three (a
+table of no rows too), so a take-over by other content leaves nothing of the abandoned attempt; it has
+no DynamoDB items beyond META and nothing kept aside.
+
 `Store.claim` makes that decision (`decide_claim`, pure) for every backend; a backend does only the
 I/O: `_insert_pending` (a conditional insert that returns what was there) and `_take_over` (a
 conditional update). `AwsStore` does it on DynamoDB and S3, `LocalStore` on SQLite and a folder.
@@ -58,13 +63,14 @@ import pyarrow as pa
 from dmarc_model.columns import CONFLICT_COLUMNS
 from dmarc_model.content import CONTENT_HASH_VERSION
 from dmarc_model.errors import ConfigurationError
-from dmarc_model.prepare import PreparedReport
+from dmarc_model.prepare import PreparedReport, StorableReport
 from dmarc_model.rows import reports_table
 from dmarc_model.ruf import FailureReport
 from dmarc_model.schema import CONFLICTS_SCHEMA, FAILURES_SCHEMA
 from dmarc_model.senders.classify import Classifier
 from dmarc_model.senders.rows import senders_parquet
 from dmarc_model.timestamps import utc_naive
+from dmarc_model.tlsrpt import TlsRows
 from dmarc_store.layout import (
     conflict_key,
     failure_report_key,
@@ -82,6 +88,7 @@ __all__ = [
     "ClaimState",
     "Deadline",
     "PreparedReport",
+    "StorableReport",
     "Store",
     "decide_claim",
 ]
@@ -141,10 +148,17 @@ class Deadline:
         return self.seconds_left() < self.reserve_seconds
 
 
-def decide_claim(existing: ClaimState, content_sha256: str, now: float, lease_seconds: float) -> ClaimOutcome:
-    """What a second claim on a stored identity means; RESUME here still needs the conditional take-over."""
+def decide_claim(
+    existing: ClaimState,
+    content_sha256: str,
+    now: float,
+    lease_seconds: float,
+    hash_version: int = CONTENT_HASH_VERSION,
+) -> ClaimOutcome:
+    """What a second claim on a stored identity means; RESUME here still needs the conditional take-over.
+    `hash_version`: the canonical form `content_sha256` is in (a TLS report's has its own)."""
     if existing.status == "COMPLETE":
-        comparable = existing.hash_version == CONTENT_HASH_VERSION
+        comparable = existing.hash_version == hash_version
         same = existing.content_sha256 == content_sha256 or not comparable
         return ClaimOutcome.DUPLICATE if same else ClaimOutcome.CONFLICT
     if now - existing.claimed_at < lease_seconds:
@@ -161,13 +175,13 @@ class Store(ABC):
     ruf_key_source: Callable[[], bytes] | None = None
     """The deployment's key for hashing failure reports (dmarc_model.ruf), read when first needed."""
 
-    def claim(self, report: PreparedReport) -> Claim:
+    def claim(self, report: StorableReport) -> Claim:
         now = self._now()
         token = uuid.uuid4().hex
         existing = self._insert_pending(report, now, token)
         if existing is None:
             return Claim(ClaimOutcome.NEW, token=token)
-        outcome = decide_claim(existing, report.content_sha256, now, self.lease_seconds)
+        outcome = decide_claim(existing, report.content_sha256, now, self.lease_seconds, report.hash_version)
         if outcome is not ClaimOutcome.RESUME:
             return Claim(outcome, existing.source_key, existing_sha256=existing.content_sha256)
         replaces = existing.content_sha256 != report.content_sha256
@@ -192,8 +206,15 @@ class Store(ABC):
             self._put_object(kept_aside_key(report.dt, report.report_key), kept_aside_document(report))
         self._write_items(report, claim, deadline, senders)
 
-    def record_conflict(self, report: PreparedReport, claim: Claim, detected_at: datetime) -> str:
-        """Keep this copy's identity, sources and totals in the `conflicts` table (as long as the data)."""
+    def write_tls(self, report: TlsRows) -> None:
+        """A TLS report's three files under names made from its key, each written even when it has no
+        rows: a retry, or a take-over by other content, overwrites every one."""
+        for table, rows in report.tables.items():
+            self._put_object(parquet_key(table, report.dt, report.report_key), parquet_bytes(rows))
+
+    def record_conflict(self, report: StorableReport, claim: Claim, detected_at: datetime) -> str:
+        """Keep this copy's identity, sources and totals in the `conflicts` table (as long as the data);
+        a TLS report's as its `report` sums it up (its policy domains, policies and sessions)."""
         row = report.report
         values = {name: row.get(name) for name, _ in CONFLICT_COLUMNS}
         values.update(
@@ -238,12 +259,12 @@ class Store(ABC):
         """Whether an object is stored under `key`."""
 
     @abstractmethod
-    def _insert_pending(self, report: PreparedReport, now: float, token: str) -> ClaimState | None:
+    def _insert_pending(self, report: StorableReport, now: float, token: str) -> ClaimState | None:
         """Insert META as PENDING, claimed at `now` with `token`, unless it exists: then return that."""
 
     @abstractmethod
     def _take_over(
-        self, report: PreparedReport, seen_claimed_at: float, now: float, token: str, items_written: int
+        self, report: StorableReport, seen_claimed_at: float, now: float, token: str, items_written: int
     ) -> bool:
         """Claim a PENDING entry whose `claimed_at` is still `seen_claimed_at`, its progress now
         `items_written` (0 unless the content is the same); False when another worker won."""
@@ -260,11 +281,11 @@ class Store(ABC):
         del report, claim, deadline, senders
 
     @abstractmethod
-    def complete(self, report: PreparedReport, claim: Claim) -> None:
+    def complete(self, report: StorableReport, claim: Claim) -> None:
         """META becomes COMPLETE with the totals, if `claim.token` still holds it (else ClaimLost)."""
 
     @abstractmethod
-    def release(self, report: PreparedReport, claim: Claim) -> None:
+    def release(self, report: StorableReport, claim: Claim) -> None:
         """End our lease on a PENDING claim now, if `claim.token` still holds it, so a retry can resume."""
 
     @abstractmethod

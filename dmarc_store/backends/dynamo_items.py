@@ -3,12 +3,16 @@
     item    PK                   SK           GSI1PK / GSI1SK                          GSI2PK / GSI2SK
     report  REPORT#<key>         META         -                                        DOMAIN#<domain> /
                                                                                        <begin>#<key>
+    TLS     REPORT#<key>         META         -                                        -
     record  REPORT#<key>#<s:02>  REC#<n:010>  IP#<ip> / <begin>#<domain>#<key>#<n:06>  -
 
 A record's partition key carries its shard, s = n mod RECORD_SHARDS: consecutive records go to
 different partitions, so a report's writes are spread over RECORD_SHARDS partition keys instead of
 queueing on one (DynamoDB takes at most 1,000 write units a second per partition key). Records were
 once all under REPORT#<key> with SK REC#<n:06>; a resumed write removes any left there.
+
+A TLS report (RFC 8460) has only its META, `kind` "tlsrpt", outside the by-domain index (it may name
+many domains; its rows are in Parquet).
 
 GSI "by-source-ip" answers "everything IP X did between A and B" with one Query on GSI1PK and a
 BETWEEN on GSI1SK; GSI "by-domain" lists a domain's reports by date. Dates are ISO 8601 UTC
@@ -24,9 +28,9 @@ from datetime import datetime
 from typing import Any
 
 from dmarc_model.columns import REPORT_COLUMNS, item_columns
-from dmarc_model.content import CONTENT_HASH_VERSION
-from dmarc_model.prepare import PreparedReport
+from dmarc_model.prepare import PreparedReport, StorableReport
 from dmarc_model.timestamps import iso_z as iso
+from dmarc_model.tlsrpt import TlsRows
 
 ITEM_LIMIT = 400 * 1000
 """DynamoDB's item size limit, 400 KB (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html),
@@ -127,11 +131,11 @@ def record_sk(index: int) -> str:
     return f"REC#{index:010d}"
 
 
-def meta_item(report: PreparedReport, *, status: str, claimed_at: int, claim_token: str) -> dict[str, Any]:
+def meta_item(report: StorableReport, *, status: str, claimed_at: int, claim_token: str) -> dict[str, Any]:
     """The META item as first claimed (PENDING)."""
     return {
         "claim_token": claim_token,
-        "hash_version": CONTENT_HASH_VERSION,
+        "hash_version": report.hash_version,
         "PK": report_pk(report.report_key),
         "SK": "META",
         "status": status,
@@ -154,6 +158,35 @@ def completion_attributes(report: PreparedReport, expires_at: int | None) -> dic
         attributes[TTL_ATTRIBUTE] = expires_at
     cleaned: dict[str, Any] = _without_nulls(attributes)
     return fit_item(cleaned, META_BULK, reserve=META_RESERVE)
+
+
+TLS_META_ATTRIBUTES = (
+    "org_name",
+    "report_id",
+    "policy_domain",
+    "record_count",
+    "message_total",
+    "successful_session_count",
+    "failed_session_count",
+    "source_key",
+    "ingested_at",
+)
+"""What a TLS report's META gains on COMPLETE, from `TlsRows.report`; begin and end come as ISO 8601."""
+TLS_META_BULK = ("policy_domain", "org_name", "source_key")
+
+
+def tls_completion_attributes(report: TlsRows, expires_at: int | None) -> dict[str, Any]:
+    """What a TLS report's META gains on COMPLETE: its kind, sums and period; no by-domain keys."""
+    row = report.report
+    attributes = {
+        name: (iso(row[name]) if isinstance(row[name], datetime) else row[name])
+        for name in TLS_META_ATTRIBUTES
+    }
+    attributes.update(kind="tlsrpt", begin=iso(row["date_range_begin"]), end=iso(row["date_range_end"]))
+    if expires_at is not None:
+        attributes[TTL_ATTRIBUTE] = expires_at
+    cleaned: dict[str, Any] = _without_nulls(attributes)
+    return fit_item(cleaned, TLS_META_BULK, reserve=META_RESERVE)
 
 
 def item_size(item: dict[str, Any]) -> int:

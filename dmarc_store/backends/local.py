@@ -18,8 +18,7 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
-from dmarc_model.content import CONTENT_HASH_VERSION as VERSION
-from dmarc_store.backends.base import CLAIM_LEASE_SECONDS, Claim, ClaimState, PreparedReport, Store
+from dmarc_store.backends.base import CLAIM_LEASE_SECONDS, Claim, ClaimState, StorableReport, Store
 from dmarc_store.errors import ClaimLost
 from dmarc_store.layout import quarantine_key, quarantine_note_key
 
@@ -123,11 +122,19 @@ class LocalStore(Store):
     def _index(self) -> AbstractContextManager[sqlite3.Connection]:
         return open_index(self.root)
 
-    def _insert_pending(self, report: PreparedReport, now: float, token: str) -> ClaimState | None:
+    def _insert_pending(self, report: StorableReport, now: float, token: str) -> ClaimState | None:
         with self._index() as index:
             inserted = index.execute(
                 _INSERT_PENDING,
-                (report.report_key, report.content_sha256, report.source_key, now, report.dt, token, VERSION),
+                (
+                    report.report_key,
+                    report.content_sha256,
+                    report.source_key,
+                    now,
+                    report.dt,
+                    token,
+                    report.hash_version,
+                ),
             ).rowcount
             if inserted:
                 return None
@@ -139,7 +146,7 @@ class LocalStore(Store):
         return ClaimState(status, content_sha256, source_key, float(claimed_at), int(version))
 
     def _take_over(
-        self, report: PreparedReport, seen_claimed_at: float, now: float, token: str, items_written: int
+        self, report: StorableReport, seen_claimed_at: float, now: float, token: str, items_written: int
     ) -> bool:
         del items_written  # the local store writes one file per report: nothing to resume part way
         with self._index() as index:
@@ -151,7 +158,7 @@ class LocalStore(Store):
                     now,
                     token,
                     report.content_sha256,
-                    VERSION,
+                    report.hash_version,
                     report.report_key,
                     seen_claimed_at,
                 ),
@@ -170,7 +177,7 @@ class LocalStore(Store):
             return self.ruf_key_source()
         return store_key(self.root / RUF_KEY_NAME)
 
-    def complete(self, report: PreparedReport, claim: Claim) -> None:
+    def complete(self, report: StorableReport, claim: Claim) -> None:
         row = report.report
         with self._index() as index:
             updated = index.execute(
@@ -187,7 +194,7 @@ class LocalStore(Store):
         if not updated:
             raise ClaimLost(f"report {report.report_key} was taken over by another worker")
 
-    def release(self, report: PreparedReport, claim: Claim) -> None:
+    def release(self, report: StorableReport, claim: Claim) -> None:
         with self._index() as index:
             index.execute(
                 "UPDATE reports SET claimed_at = 0"

@@ -9,6 +9,10 @@ from typing import Any
 from dmarc_store.errors import StoreError, TransientStoreError, WriteDeferred
 
 CONFLICT = "conflict"
+AGGREGATE = "aggregate"
+"""The kind of a DMARC aggregate report (RUA, RFC 9990)."""
+TLSRPT = "tlsrpt"
+"""The kind of an SMTP TLS report (RFC 8460)."""
 RECORD_ERROR = "record-error"
 INTERNAL_ERROR = "internal-error"
 """The quarantine reason of a piece that met an unexpected exception (a bug): its sidecar holds the
@@ -36,8 +40,12 @@ class StoredReport:
     policy_domain: str
     dt: str
     record_count: int
+    """A DMARC report's records; a TLS report's policies."""
     message_total: int
+    """A DMARC report's messages; a TLS report's sessions (successful and failed)."""
     location: str
+    kind: str = AGGREGATE
+    """aggregate (DMARC) or tlsrpt (SMTP TLS)."""
 
 
 @dataclass(frozen=True)
@@ -66,8 +74,13 @@ class IngestResult:
     """The input holds a failure report (stored or not): its raw bytes go to ruf-raw/, never quarantine/."""
     ruf_raw_key: str | None = None
 
-    def count(self, outcome: str) -> int:
-        return sum(1 for report in self.reports if report.outcome == outcome)
+    def count(self, outcome: str, kind: str | None = None) -> int:
+        """Reports with this outcome (of this kind, if given)."""
+        return sum(
+            1
+            for report in self.reports
+            if report.outcome == outcome and (kind is None or report.kind == kind)
+        )
 
     @property
     def new(self) -> int:
@@ -88,13 +101,25 @@ class IngestResult:
 
     @property
     def records(self) -> int:
-        return sum(report.record_count for report in self.reports if report.outcome == "new")
+        """DMARC records newly stored."""
+        return sum(
+            report.record_count
+            for report in self.reports
+            if report.outcome == "new" and report.kind == AGGREGATE
+        )
+
+    @property
+    def new_tls(self) -> int:
+        """SMTP TLS reports newly stored (also counted in `new`)."""
+        return self.count("new", TLSRPT)
 
     def metrics(self) -> dict[str, int]:
         """The counts the ingest Lambda publishes (CloudWatch, namespace DmarcReports); README, Settings."""
         return {
-            "ReportsStored": self.new,
+            "ReportsStored": self.count("new", AGGREGATE),
             "RecordsStored": self.records,
+            "TlsReportsStored": self.new_tls,
+            "FailureReports": sum(1 for failure in self.failures if failure.outcome == "new"),
             "Duplicates": self.duplicate,
             "Quarantined": len(self.quarantined),
             "Conflicts": self.conflict,

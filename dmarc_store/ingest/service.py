@@ -1,6 +1,7 @@
 """The ingest service: one input object in, a result out. Shared by the Lambda and the CLI.
 
     bytes --unpack--> XML documents --parse--> report rows --store, exactly once--> stored
+                  \\--> SMTP TLS reports (JSON) --parse--> tls_* rows --the same claim--> stored
                   \\--> failure reports (RUF) --fields, hashes--> failure_reports; raw --> ruf-raw/
                   \\--> refused pieces ------------------------------------------> quarantine
 
@@ -33,16 +34,19 @@ from typing import Any
 
 from dmarc_model.errors import FailureReportFound, InputRefused, SchemaViolation
 from dmarc_model.limits import Limits
-from dmarc_model.prepare import PreparedReport, prepare_report
-from dmarc_model.unpack import Payload, unpack
+from dmarc_model.prepare import PreparedReport, StorableReport, prepare_report
+from dmarc_model.tlsrpt import TlsRows, prepare_tls_report
+from dmarc_model.unpack import Found, Payload, TlsPayload, unpack
 from dmarc_store.backends.base import Claim, ClaimOutcome, Deadline, Store
 from dmarc_store.backends.dynamo_items import domain_refusal
 from dmarc_store.errors import IngestIncomplete, ReportBusy, StoreError
 from dmarc_store.ingest.failures import FailureKeeper
 from dmarc_store.ingest.results import (
+    AGGREGATE,
     CONFLICT,
     INTERNAL_ERROR,
     RECORD_ERROR,
+    TLSRPT,
     Failure,
     IngestResult,
     Quarantine,
@@ -110,6 +114,9 @@ class IngestService:
             if isinstance(found, InputRefused):
                 result.quarantined.append(Quarantine(found.reason, found.detail, found.location))
                 continue
+            if isinstance(found, TlsPayload):
+                self._ingest_tls(found, result, conflicts, deadline)
+                continue
             prepared = self._prepare(found, result)
             if prepared is None:
                 continue
@@ -128,7 +135,7 @@ class IngestService:
             raise IngestIncomplete(result)
         return result
 
-    def _pieces(self, data: bytes | Path, result: IngestResult) -> Iterator[Payload | InputRefused]:
+    def _pieces(self, data: bytes | Path, result: IngestResult) -> Iterator[Found]:
         """The pieces of the object; an unexpected error inside unpacking ends it as an internal error."""
         try:
             yield from unpack(data, limits=self.limits, name=result.source_key)
@@ -154,9 +161,36 @@ class IngestService:
             result.failed.append(Failure(found.location, error, traceback.format_exc()))
         return None
 
+    def _ingest_tls(
+        self,
+        found: TlsPayload,
+        result: IngestResult,
+        conflicts: dict[str, list[str]],
+        deadline: Deadline | None,
+    ) -> None:
+        """One SMTP TLS report: parsed, then stored through the same claim as a DMARC report."""
+        try:
+            now = self.clock()
+            rows = prepare_tls_report(
+                found.data, source_key=result.source_key, ingested_at=now, location=found.location
+            )
+        except InputRefused as refused:
+            result.quarantined.append(Quarantine(refused.reason, refused.detail, refused.location))
+            return
+        except Exception as error:  # a bug in parsing this report: the others go on
+            result.failed.append(Failure(found.location, error, traceback.format_exc()))
+            return
+        refusal = self.window.refusal(rows.dt, now.date())
+        if refusal is not None:
+            result.quarantined.append(Quarantine(OUT_OF_WINDOW, refusal, found.location))
+            return
+        stored = self._store_guarded(rows, found.location, conflicts, result, deadline)
+        if stored is not None:
+            result.reports.append(stored)
+
     def _store_guarded(
         self,
-        prepared: PreparedReport,
+        prepared: StorableReport,
         location: str,
         conflicts: dict[str, list[str]],
         result: IngestResult,
@@ -172,7 +206,7 @@ class IngestService:
 
     def _store(
         self,
-        prepared: PreparedReport,
+        prepared: StorableReport,
         location: str,
         conflicts: dict[str, list[str]],
         deadline: Deadline | None,
@@ -200,13 +234,17 @@ class IngestService:
             record_count=row["record_count"],
             message_total=row["message_total"],
             location=location,
+            kind=TLSRPT if isinstance(prepared, TlsRows) else AGGREGATE,
         )
 
     def _write_and_complete(
-        self, prepared: PreparedReport, claim: Claim, deadline: Deadline | None = None
+        self, prepared: StorableReport, claim: Claim, deadline: Deadline | None = None
     ) -> None:
         try:
-            self.store.write(prepared, claim, deadline)
+            if isinstance(prepared, TlsRows):
+                self.store.write_tls(prepared)
+            else:
+                self.store.write(prepared, claim, deadline)
             self.store.complete(prepared, claim)
         except BaseException:
             with contextlib.suppress(Exception):  # best effort: otherwise the lease runs out by itself
