@@ -8,10 +8,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from dmarc_cli.common import handle_errors
 from dmarc_cli.output import echo_json_line, terminal_console, terminal_line, terminal_text
 from dmarc_cli.sources import Source, iter_sources
 from dmarc_model.digest import ReportDigest, digest_input
 from dmarc_model.errors import InputRefused
+from dmarc_model.limits import Limits
+from dmarc_store.settings import get_settings
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -20,6 +23,7 @@ if TYPE_CHECKING:
 @click.command("parse")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line instead of a table.")
+@handle_errors
 def command(paths: tuple[Path, ...], as_json: bool) -> None:
     """Parse DMARC aggregate reports (and SMTP TLS reports) and print what each one says.
 
@@ -39,18 +43,24 @@ def command(paths: tuple[Path, ...], as_json: bool) -> None:
       {"source", "error": {"reason", "detail"}}.
 
     \b
+    The caps of ingest apply (DMARC_MAX_DECOMPRESSED_BYTES, DMARC_MAX_COMPRESSION_RATIO,
+    DMARC_MAX_ARCHIVE_MEMBERS, DMARC_MAX_NESTING_DEPTH, DMARC_MAX_MIME_PARTS): what ingest refuses,
+    parse refuses with the same reason.
+
+    \b
     Exit codes: 0 every input held a report and nothing was refused; 1 something was refused
-    (see its reason); 2 usage error.
+    (see its reason); 2 usage error; 3 configuration error (a bad DMARC_* setting).
 
     \b
     Examples:
       dmarc parse google.com!example.com!1700000000!1700086399.zip
       dmarc parse --json ~/Downloads/dmarc/ | jq .message_total
     """
+    limits = get_settings().limits
     lines: list[dict[str, Any]] = []
     refused_any = False
     for source in iter_sources(paths):
-        for line in _parse_one(source):
+        for line in _parse_one(source, limits):
             refused_any = refused_any or "error" in line
             if as_json:
                 echo_json_line(line)
@@ -61,12 +71,12 @@ def command(paths: tuple[Path, ...], as_json: bool) -> None:
     sys.exit(1 if refused_any else 0)
 
 
-def _parse_one(input_source: Source) -> list[dict[str, Any]]:
+def _parse_one(input_source: Source, limits: Limits) -> list[dict[str, Any]]:
     source = input_source.key
     lines: list[dict[str, Any]] = []
     try:
         data = input_source.path if input_source.mbox_index is None else input_source.read()
-        for found in digest_input(data, name=input_source.path.name):
+        for found in digest_input(data, limits=limits, name=input_source.path.name):
             lines.append(
                 _refusal_line(source, found) if isinstance(found, InputRefused) else found.as_json(source)
             )

@@ -18,8 +18,10 @@ from tests.helpers import ACCEPT_VERDICTS, CORPUS, REPO, TLS_REPORT_FILES, expec
 EMAILS = sorted(p for p in CORPUS.iterdir() if p.suffix in (".eml", ".txt", ".elm"))
 
 
-def dmarc(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, "COLUMNS": "200"}
+def dmarc(
+    *args: str, cwd: Path = REPO, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "COLUMNS": "200", **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "dmarc_cli.main", *args],
         capture_output=True,
@@ -68,6 +70,23 @@ def test_parse_prints_a_table_by_default() -> None:
     assert result.returncode == 0
     assert "google.com" in result.stdout
     assert "DMARC pass" in result.stdout
+
+
+@pytest.mark.parametrize("command", ["parse", "ingest"])
+def test_parse_and_ingest_honour_the_same_limits_settings(command: str, tmp_path: Path) -> None:
+    report = tmp_path / "big.xml.gz"
+    make_report(report, 2_000, 1, "--gzip")  # about 1.4 MB of XML
+    store = ("--store", str(tmp_path / "store")) if command == "ingest" else ()
+    capped = dmarc(command, "--json", *store, str(report), env={"DMARC_MAX_DECOMPRESSED_BYTES": "100000"})
+    assert capped.returncode == (1 if command == "parse" else 0), capped.stderr
+    if command == "parse":
+        assert json.loads(capped.stdout)["error"]["reason"] == "too-large"
+    else:
+        assert _summary(capped)["quarantine_reasons"] == {"too-large": 1}
+    bad = dmarc(command, "--json", *store, str(report), env={"DMARC_MAX_DECOMPRESSED_BYTES": "lots"})
+    assert bad.returncode == 3
+    assert "DMARC_MAX_DECOMPRESSED_BYTES" in bad.stderr
+    assert "Traceback" not in bad.stderr
 
 
 def test_parse_of_a_missing_file_is_one_line_not_a_traceback(tmp_path: Path) -> None:
