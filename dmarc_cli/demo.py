@@ -3,10 +3,11 @@
     python -m dmarc_cli.demo --corpus ../shared/corpus --store ./dmarc-demo
 
 1. a fresh demo store (only a folder this script made before is ever emptied);
-2. generated reports for two domains over the last two weeks, if the generator is there;
+2. generated reports for two domains over the last two weeks, if the generator is there, and SMTP TLS
+   reports for them (`dmarc_cli.demo_tls`);
 3. `dmarc ingest` of the corpus and of those reports, with a summary;
 4. who sends as the domains (the saved query `senders`), then the enforcement readiness of each domain
-   (the saved query `enforcement_readiness`);
+   (the saved query `enforcement_readiness`) and its MTA-STS readiness (`mta_sts_readiness`);
 5. the alert rules, evaluated once (`dmarc alerts`: the incidents land in the store), and the policy
    plan of each demo domain (`dmarc plan`: the next record and its verdict);
 6. `report.html`: `dmarc report` over the same store.
@@ -26,6 +27,7 @@ from rich.table import Table
 from rich.text import Text
 
 from dmarc_cli.batch import ingest_sources
+from dmarc_cli.demo_tls import write_tls_reports
 from dmarc_cli.ingest_cmd import print_summary
 from dmarc_cli.output import terminal_console, terminal_line, terminal_text
 from dmarc_cli.sources import iter_sources
@@ -47,6 +49,7 @@ def main(corpus: Path, store: Path, html: Path) -> None:
     _fresh_store(store)
     with tempfile.TemporaryDirectory(prefix="dmarc-demo-") as scratch:
         generated = _generate(corpus.parent / "tools" / "make_report.py", Path(scratch))
+        generated += write_tls_reports(Path(scratch), datetime.now(UTC).date())
         paths = sorted(p for p in corpus.iterdir() if p.name not in CORPUS_NOTES) if corpus.is_dir() else []
         if not paths:
             console.print(
@@ -58,6 +61,7 @@ def main(corpus: Path, store: Path, html: Path) -> None:
     print_summary(summary, where=str(store))
     _print_senders(store)
     _print_readiness(store)
+    _print_tls_readiness(store)
     _print_alerts_and_plans(store)
     _write_report(store, html)
     plan = f".venv/bin/dmarc plan {DEMO_DOMAINS[0]} --store {store}"
@@ -147,6 +151,23 @@ def _print_readiness(store: Path) -> None:
     console.print(table if rows else terminal_line(("no reports in the last 30 days", "yellow")))
 
 
+def _print_tls_readiness(store: Path) -> None:
+    from dmarc_store.query import DuckDBQueryRunner, run_saved_query
+
+    runner = DuckDBQueryRunner(store)
+    try:
+        rows = run_saved_query(runner, "mta_sts_readiness", {"days": 30}).to_pylist()
+    finally:
+        runner.close()
+    table = Table(title=terminal_text("MTA-STS readiness, last 30 days (saved query mta_sts_readiness)"))
+    columns = ("policy_domain", "current_mode", "readiness", "success_rate", "failure_types")
+    for column in columns:
+        table.add_column(terminal_text(column.replace("_", " ")))
+    for row in rows:
+        table.add_row(*(_cell(column, row.get(column)) for column in columns))
+    console.print(table if rows else terminal_line(("no SMTP TLS reports in the last 30 days", "yellow")))
+
+
 def _print_alerts_and_plans(store: Path) -> None:
     from dmarc_model.alerts import DEFAULT_THRESHOLDS
     from dmarc_store.alerts.run import run_alerts
@@ -178,7 +199,7 @@ def _print_alerts_and_plans(store: Path) -> None:
 
 def _cell(column: str, value: object) -> Text:
     """A cell of the readiness table: shares as percentages, every other value as the query shows it."""
-    if column.endswith("_share") and isinstance(value, float):
+    if column.endswith(("_share", "_rate")) and isinstance(value, float):
         return terminal_text(f"{value:.1%}")
     return terminal_text(value)
 
