@@ -51,6 +51,12 @@ bench: venv
 bench-big: venv
 	$(BIN)/python benchmarks/bench_big_report.py
 
+# The ingest dead-letter queue back to the ingest queue, after fixing the cause (README, Deploy, Runbook):
+# DMARC_DEAD_LETTER_QUEUE_URL=... make redrive [REDRIVE_ARGS="--dry-run --max-per-second 10"]
+.PHONY: redrive
+redrive: venv
+	$(BIN)/dmarc redrive --aws $(REDRIVE_ARGS)
+
 -include mk/*.mk
 
 clean:

@@ -6,14 +6,16 @@
 //   saved/*.sql  -> AWS::Athena::NamedQuery in the stack's workgroup
 //   views/*.sql  -> the Custom::AthenaViews resource (handlers/athena_setup.py runs the DDL; the SQL is
 //                   in the resource's properties, so a changed view is a changed resource and re-runs)
-// serverless.yml: `resources: - ${file(./deploy/athena.js):resources}` and
-// `${file(./deploy/athena.js):setupStatements}` for the setup function's IAM policy.
+// serverless.yml: `resources: - ${file(./deploy/athena.js):resources}`; deploy/iam.yml:
+// `readStatements` for the functions that run saved queries, `readArns` for the view installer.
 
 const crypto = require('crypto');
 const sql = require('./sql');
 const { params } = require('./config');
 
 const PROJECTION = { type: 'date', format: 'yyyy-MM-dd' };
+// serverless.yml, functions.athenaSetup.timeout (tests/test_deploy_template.py holds them equal).
+const SETUP_TIMEOUT_SECONDS = 300;
 
 function logicalId(prefix, name) {
   const camel = name
@@ -51,7 +53,10 @@ function tableParameters(table, config) {
     EXTERNAL: 'TRUE',
     classification: 'parquet',
     'parquet.compression': properties['parquet.compression'] || 'SNAPPY',
-    'projection.dt.range': config.projectionRange, // the report dates still kept: deploy/config.js
+    // The report dates still kept (deploy/config.js projectionRange): NOW-<N-1>DAYS,NOW with a retention,
+    // else <earliestReportDate>,NOW. Athena lists every projected day a query does not filter out:
+    // https://docs.aws.amazon.com/athena/latest/ug/partition-projection-supported-types.html#partition-projection-date-type
+    'projection.dt.range': config.projectionRange,
     'projection.dt.interval': properties['projection.dt.interval'] || '1',
     'projection.dt.interval.unit': properties['projection.dt.interval.unit'] || 'DAYS',
     'storage.location.template': { 'Fn::Sub': `s3://\${DataBucket}/parquet/${table.name}/dt=\${!dt}/` },
@@ -133,6 +138,10 @@ function viewsResource(views, tableIds, config) {
     DependsOn: [...tableIds, 'AthenaSetupLogGroup'],
     Properties: {
       ServiceToken: { 'Fn::GetAtt': ['AthenaSetupLambdaFunction', 'Arn'] },
+      // Seconds CloudFormation waits for the answer (default 3600): a little above the function's
+      // timeout, so a function that dies unanswered fails the deploy in minutes, not in an hour.
+      // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-cloudformation-customresource.html
+      ServiceTimeout: SETUP_TIMEOUT_SECONDS + 30,
       Database: { Ref: 'GlueDatabase' },
       WorkGroup: { Ref: 'AthenaWorkGroup' },
       SqlSha256: digest.digest('hex'),
@@ -189,38 +198,6 @@ async function readArns(context) {
   return [...catalog, ...tables, ...views];
 }
 
-// IAM statements of the setup function: run queries in the stack's workgroup, read the two tables
-// and write exactly the views of athena_queries/views (named resources, no wildcard actions).
-async function setupStatements(context) {
-  const config = await params(context);
-  const { catalog, tables, views } = catalogueArns(config);
-  const statements = [
-    {
-      Sid: 'RunQueriesInTheStackWorkgroup',
-      Effect: 'Allow',
-      Action: ['athena:StartQueryExecution', 'athena:GetQueryExecution'],
-      Resource: {
-        'Fn::Sub': 'arn:${AWS::Partition}:athena:${AWS::Region}:${AWS::AccountId}:workgroup/${AthenaWorkGroup}',
-      },
-    },
-    {
-      Sid: 'ReadTheTables',
-      Effect: 'Allow',
-      Action: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartitions'],
-      Resource: [...catalog, ...tables, ...views],
-    },
-  ];
-  if (views.length) {
-    statements.push({
-      Sid: 'WriteTheViews',
-      Effect: 'Allow',
-      Action: ['glue:CreateTable', 'glue:UpdateTable', 'glue:DeleteTable'],
-      Resource: [...catalog, ...views],
-    });
-  }
-  return statements;
-}
-
 // IAM statements of a function that runs the saved queries (alerts, digest): queries in the stack's
 // workgroup (awswrangler reads the workgroup's settings and the results), the catalogue read-only.
 async function readStatements(context) {
@@ -241,12 +218,22 @@ async function readStatements(context) {
       },
     },
     {
+      // Athena looks up the query's database and `default`; with partition projection it reads no
+      // partition from Glue, so no glue:GetPartitions
+      // (https://docs.aws.amazon.com/athena/latest/ug/fine-grained-access-to-glue-resources.html,
+      // https://docs.aws.amazon.com/athena/latest/ug/partition-projection.html)
+      Sid: 'FindTheDatabase',
+      Effect: 'Allow',
+      Action: ['glue:GetDatabase'],
+      Resource: [...catalog, glue('database/default')],
+    },
+    {
       Sid: 'ReadTheCatalogue',
       Effect: 'Allow',
-      Action: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartitions'],
+      Action: ['glue:GetTable'],
       Resource: [...catalog, ...tables, ...views],
     },
   ];
 }
 
-module.exports = { resources, setupStatements, readStatements, readArns, logicalId, queryDescription };
+module.exports = { resources, readStatements, readArns, logicalId, queryDescription };

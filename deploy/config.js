@@ -7,6 +7,8 @@
 // `${file(./deploy/config.js):params.<name>}`. Nothing here calls AWS: `serverless package` stays offline.
 
 const layers = require('./pandas-layers.json');
+// The regions where SES receives email: the one list, shared with dmarc_model/ses_regions.py (`dmarc dns`).
+const sesReceiving = require('../dmarc_model/data/ses-receiving-regions.json');
 
 const DEFAULTS = {
   // The domains whose DMARC reports this stack receives (comma-separated).
@@ -22,14 +24,20 @@ const DEFAULTS = {
   // An existing, active SES receipt rule set to add our rule to. Empty: the stack creates its own set
   // (only one set is active per region: activate it once, see the README's Deploy section).
   existingRuleSet: '',
+  // The receipt rule's TLS policy. 'true' (Require): SES bounces mail that arrives without TLS, so a
+  // reporter whose servers do not use STARTTLS loses its reports. 'false' (Optional): such mail is
+  // accepted in plain text as well. https://docs.aws.amazon.com/ses/latest/APIReference/API_ReceiptRule.html
+  requireTls: 'true',
   // Retention, in days. retentionDays times every report's data by the report's date (dt, the UTC day
   // its period begins): its Parquet partition (deleted by the daily compact Lambda), its DynamoDB items
   // (TTL), the Athena projection and the dates ingest accepts; 0 keeps it all. The prefixes of raw
   // input go by object age, never longer than retentionDays when it is set (lifecycleRules below).
   retentionDays: '0',
   // The first report date accepted (older reports are refused, out-of-window) and, with retentionDays
-  // 0, the first day of Athena's partition projection. DMARC's first specification is of January 2012.
-  earliestReportDate: '1970-01-01',
+  // 0, the first day of Athena's partition projection. DMARC's first specification is of January 2012,
+  // so no real report is older than the default; set the first day of your data to list fewer empty
+  // days (README, Data, Retention: what an unfiltered query lists).
+  earliestReportDate: '2012-01-01',
   rawMailRetentionDays: '90', // s3://BUCKET/incoming/ (raw mail as SES stored it)
   quarantineRetentionDays: '180', // s3://BUCKET/quarantine/
   // s3://BUCKET/ruf-raw/: the raw mail of DMARC failure reports (personal data), moved out of incoming/
@@ -40,6 +48,12 @@ const DEFAULTS = {
   noncurrentVersionRetentionDays: '30', // overwritten or deleted S3 object versions
   // Alarm e-mail (SNS subscription to confirm). Empty: alarms still publish to the SNS topic.
   alarmEmail: '',
+  // An SNS topic of yours (ARN) for the alarms: they publish there and the stack creates no topic of
+  // its own (alarmEmail, if set, subscribes to it). Its policy must let cloudwatch.amazonaws.com
+  // publish. With neither param set nobody hears an alarm: packaging warns, Output AlarmsDelivery says so.
+  alarmTopicArn: '',
+  // QuarantineAlarm: more input quarantined than this in a day (metric Quarantined of the ingest).
+  quarantineAlarmThreshold: '10',
   // Alerts and the weekly digest (README, Deploy, Alerts on AWS): everything is off until an address is set.
   // alertEmail: subscribed to the alert topic (confirm the e-mail SNS sends). digestFrom: the digest's
   // sender, an SES-verified address or an address of a verified domain. Either one creates the alert
@@ -68,13 +82,22 @@ const DEFAULTS = {
   tlsReportingConcurrency: '2',
   // QuickSight user or group ARN to share the Athena data source with. Empty: no QuickSight resources.
   quickSightPrincipal: '',
+  // The IAM role QuickSight uses to reach AWS services (its console, Security & permissions, names it):
+  // the stack attaches the Athena read policy to it (deploy/quicksight.yml).
+  quickSightServiceRole: 'aws-quicksight-service-role-v0',
+  // How many days of reports the QuickSight datasets of dated views show (their SQL filters on dt, so
+  // Athena reads only those partitions: deploy/quicksight.js).
+  quickSightDays: '90',
   // AWS SDK for pandas layer. Empty: the 3.16.1 layer of the region and architecture (pandas-layers.json).
   pandasLayerArn: '',
   architecture: 'arm64',
-  glueDatabase: 'dmarc',
+  // Glue database. Empty: dmarc_<stage> (each character outside [a-z0-9] becomes _), one per stage.
+  glueDatabase: '',
   // Athena per-query scan limit of the workgroup, in bytes (10 MiB at least).
   athenaBytesScannedCutoff: '1073741824',
-  // Retain: `serverless remove` keeps the bucket and the table (and protects the table from deletion).
+  // Retain: `serverless remove` keeps the bucket and the table (and protects the table from deletion);
+  // a deploy that fails and rolls back still deletes the bucket and the secret it had just created
+  // (DeletionPolicy RetainExceptOnCreate: README, Deploy, When a deploy fails).
   // Delete: they go with the stack (the bucket must be empty first).
   dataDeletionPolicy: 'Retain',
   logLevel: 'INFO',
@@ -141,7 +164,51 @@ function isoDate(name, value) {
   return text;
 }
 
-// Athena's projection.dt.range: the report dates still kept (dmarc_store/retention.py says the same).
+// SES receives email in some regions only (sesReceiving.source): elsewhere the receipt rule set, and so
+// the whole stack, would deploy and never see a report.
+function checkRegion(region) {
+  if (!Object.hasOwn(sesReceiving.regions, String(region))) {
+    throw new ParamError(
+      `region "${region}": Amazon SES does not receive email there; deploy to one of ` +
+        `${Object.keys(sesReceiving.regions).join(', ')} (${sesReceiving.source})`
+    );
+  }
+}
+
+// The stage names the stack (<service>-<stage>), its functions and its bucket
+// (<service>-<stage>-<account>-<region>): S3 bucket names take lowercase letters, digits and hyphens
+// and at most 63 characters (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html),
+// function names 64 (https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html).
+const LONGEST_FUNCTION = 'athenaSetup';
+function checkStage(stage, { region, service }) {
+  const longest = Math.min(
+    63 - `${service}--123456789012-${region}`.length,
+    64 - `${service}--${LONGEST_FUNCTION}`.length
+  );
+  if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(stage) || stage.length > longest) {
+    throw new ParamError(
+      `stage "${stage}": expected 1 to ${longest} lowercase letters, digits and hyphens, starting and ending ` +
+        `with a letter or digit (it names the stack and the bucket ${service}-<stage>-<account>-${region})`
+    );
+  }
+}
+
+// The Glue database of a stage when the glueDatabase param is empty: two stages in one account and region
+// never share one. Glue names are lowercase letters, digits and underscores.
+function defaultGlueDatabase(stage) {
+  return `dmarc_${stage.toLowerCase().replace(/[^a-z0-9]/g, '_')}`;
+}
+
+// Athena's projection.dt.range: the report dates still kept, no more (dmarc_store/retention.py says the
+// same, and ReportWindow accepts exactly these dates). With a retention of N days, a range relative to
+// today, NOW-<N-1>DAYS,NOW: it moves with the prune and lists at most N days. With N = 0 everything is
+// kept, so the range must reach the oldest stored report: it starts at earliestReportDate, never at a
+// relative date (NOW-<n>YEARS would hide kept reports as they age). Athena lists every projected day of
+// a query without a dt filter, empty or not: set earliestReportDate to the first day of your data.
+// The range syntax (a date, or NOW[+-]<n><unit>):
+// https://docs.aws.amazon.com/athena/latest/ug/partition-projection-supported-types.html#partition-projection-date-type
+// "a range that matches your data as closely as possible":
+// https://docs.aws.amazon.com/athena/latest/ug/partition-projection-kinesis-firehose-example-using-the-date-type.html
 function projectionRange(retentionDays, earliestReportDate) {
   return retentionDays ? `NOW-${retentionDays - 1}DAYS,NOW` : `${earliestReportDate},NOW`;
 }
@@ -247,6 +314,13 @@ function alerting(p, reportDomainsText) {
   };
 }
 
+// The receipt rule's TlsPolicy (deploy/resources.yml) from requireTls.
+function tlsPolicy(p) {
+  const required = String(p.requireTls).trim().toLowerCase();
+  if (!['true', 'false'].includes(required)) fail('requireTls', p.requireTls, 'true or false');
+  return required === 'true' ? 'Require' : 'Optional';
+}
+
 // The HTTPS reporting endpoint: on or off, and its reserved concurrency (deploy/tls_upload.yml).
 function tlsReporting(p) {
   const enabled = String(p.tlsReportingEndpoint).trim().toLowerCase();
@@ -254,6 +328,23 @@ function tlsReporting(p) {
   return {
     tlsReportingEndpoint: enabled,
     tlsReportingConcurrency: integer('tlsReportingConcurrency', p.tlsReportingConcurrency, { min: 1, max: 100 }),
+  };
+}
+
+// Where the alarms go (deploy/monitoring.yml): the stack's AlarmTopic, or the topic alarmTopicArn names
+// (then no topic is created: condition CreateAlarmTopic). `alarmTopic` is the one action every alarm
+// names. CloudWatch alarm actions:
+// https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Acting_Alarm_Changes.html
+function alarming(p, alarmEmail) {
+  const alarmTopicArn = String(p.alarmTopicArn).trim();
+  if (alarmTopicArn && !/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/.test(alarmTopicArn)) {
+    fail('alarmTopicArn', alarmTopicArn, 'a standard SNS topic ARN such as arn:aws:sns:eu-west-1:111122223333:ops');
+  }
+  return {
+    alarmTopicArn,
+    alarmTopic: { 'Fn::If': ['CreateAlarmTopic', { Ref: 'AlarmTopic' }, { Ref: 'AlarmTopicArn' }] },
+    alarmsUnheard: !alarmEmail && !alarmTopicArn,
+    quarantineAlarmThreshold: integer('quarantineAlarmThreshold', p.quarantineAlarmThreshold),
   };
 }
 
@@ -275,6 +366,8 @@ function resolveParams(raw, { stage, region, service }) {
   const unknown = Object.keys(raw).filter((name) => !(name in DEFAULTS));
   if (unknown.length) throw new ParamError(`unknown param(s): ${unknown.join(', ')}`);
   const p = { ...DEFAULTS, ...raw };
+  checkRegion(region);
+  checkStage(stage, { region, service });
 
   const reportDomains = String(p.reportDomains)
     .split(',')
@@ -315,16 +408,22 @@ function resolveParams(raw, { stage, region, service }) {
     fail('dataDeletionPolicy', dataDeletionPolicy, 'Retain or Delete');
   }
   const kept = retention(p);
-  const glueDatabase = String(p.glueDatabase).trim();
+  const glueDatabase = String(p.glueDatabase).trim() || defaultGlueDatabase(stage);
   if (!/^[a-z0-9_]{1,255}$/.test(glueDatabase)) fail('glueDatabase', glueDatabase, 'lowercase [a-z0-9_]');
   const logLevel = String(p.logLevel).trim().toUpperCase();
   if (!['DEBUG', 'INFO', 'WARNING', 'ERROR'].includes(logLevel)) fail('logLevel', logLevel, 'a log level');
   const alarmEmail = String(p.alarmEmail).trim();
   if (alarmEmail && !/^[^@\s]+@[^@\s]+$/.test(alarmEmail)) fail('alarmEmail', alarmEmail, 'an address');
+  const alarms = alarming(p, alarmEmail);
   const quickSightPrincipal = String(p.quickSightPrincipal).trim();
   if (quickSightPrincipal && !/^arn:aws[a-z-]*:quicksight:/.test(quickSightPrincipal)) {
     fail('quickSightPrincipal', quickSightPrincipal, 'a QuickSight user or group ARN');
   }
+  const quickSightServiceRole = String(p.quickSightServiceRole).trim();
+  if (!/^[\w+=,.@-]{1,64}$/.test(quickSightServiceRole)) {
+    fail('quickSightServiceRole', quickSightServiceRole, 'an IAM role name (no path)');
+  }
+  const quickSightDays = integer('quickSightDays', p.quickSightDays, { min: 1, max: 3660 });
   const hostedZoneId = String(p.hostedZoneId).trim();
   if (hostedZoneId && !/^Z[A-Z0-9]{1,31}$/.test(hostedZoneId)) fail('hostedZoneId', hostedZoneId, 'a zone id');
   const createDomainIdentity = String(p.createDomainIdentity).trim().toLowerCase();
@@ -350,12 +449,16 @@ function resolveParams(raw, { stage, region, service }) {
     existingRuleSet,
     ruleSetName: existingRuleSet || `${prefix}-receipts`,
     ruleName: `${prefix}-store-reports`,
+    tlsPolicy: tlsPolicy(p),
     ...kept,
     ...alerting(p, reportDomains.join(',')),
     ...tlsReporting(p),
     logRetentionDays,
     alarmEmail,
+    ...alarms,
     quickSightPrincipal,
+    quickSightServiceRole,
+    quickSightDays,
     pandasLayerArn,
     architecture,
     pipPlatformArch: architecture === 'arm64' ? 'aarch64' : 'x86_64',
@@ -364,6 +467,11 @@ function resolveParams(raw, { stage, region, service }) {
       min: 10 * 1024 * 1024,
     }),
     dataDeletionPolicy,
+    // DeletionPolicy of the bucket and the secret: kept on `serverless remove`, deleted when the stack
+    // operation that created them rolls back (their fixed names would stop the next deploy). The
+    // table keeps Retain: see deploy/resources.yml, DataTable.
+    // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-deletionpolicy.html
+    dataDeletionPolicyExceptOnCreate: dataDeletionPolicy === 'Retain' ? 'RetainExceptOnCreate' : 'Delete',
     deletionProtection: dataDeletionPolicy === 'Retain',
     logLevel,
     workGroup: prefix,
@@ -391,10 +499,26 @@ async function params({ options, resolveConfigurationProperty, resolveVariable }
         ...(declared[stage] || {}),
         ...parseCliParams(options.param),
       };
-      return resolveParams(raw, { stage, region, service });
+      const resolved = resolveParams(raw, { stage, region, service });
+      if (resolved.alarmsUnheard) {
+        process.emitWarning(
+          'no alarm subscriber: set --param="alarmEmail=..." or --param="alarmTopicArn=..." ' +
+            '(README, Deploy, Alarms); the alarms publish to a topic nobody reads',
+          { code: 'DMARC_NO_ALARM_SUBSCRIBER' }
+        );
+      }
+      return resolved;
     })();
   }
   return cached;
 }
 
-module.exports = { params, resolveParams, needsAuthorisation, projectionRange, DEFAULTS, ParamError };
+module.exports = {
+  params,
+  resolveParams,
+  needsAuthorisation,
+  projectionRange,
+  defaultGlueDatabase,
+  DEFAULTS,
+  ParamError,
+};

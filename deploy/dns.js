@@ -1,7 +1,8 @@
 'use strict';
 
 // Route 53 records, created only when the hostedZoneId param is set (condition HasHostedZone):
-//   <receiving domain>  MX 10 inbound-smtp.<region>.amazonaws.com
+//   <receiving domain>  MX 10 inbound-smtp.<region>.amazonaws.com (a region where SES receives email:
+//   deploy/config.js refuses any other, from dmarc_model/data/ses-receiving-regions.json)
 //   <report domain>._report._dmarc.<receiving domain>  TXT "v=DMARC1"   (RFC 7489 section 7.1), for each
 //   report domain outside the receiving domain
 //   the three Easy DKIM CNAMEs that verify the receiving domain's SES identity (when the stack creates it).

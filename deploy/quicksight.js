@@ -1,10 +1,15 @@
 'use strict';
 
 // One QuickSight dataset per view of athena_queries/views, generated at package time, created only when
-// the quickSightPrincipal param is set (condition HasQuickSight, like the data source of quicksight.yml):
-//   DIRECT_QUERY (QuickSight queries Athena on each visual: no SPICE capacity to pay for or refresh),
-//   a RelationalTable over AwsDataCatalog.<glue database>.<view> through QuickSightDataSource,
-//   the view's output columns with QuickSight types, shared with the same principal.
+// the quickSightPrincipal param is set (condition HasQuickSight, like the data source of quicksight.yml),
+// the view's output columns with QuickSight types, shared with the same principal. What a dashboard
+// costs is what Athena scans, so each dataset is bounded:
+//   a view with a dt column (all but source_summary): DIRECT_QUERY over custom SQL that keeps the last
+//     quickSightDays days (dt >= today - (days - 1)); dt is the tables' projected partition key, so
+//     Athena reads only those days' partitions on each visual, and no SPICE capacity is paid for;
+//   a view without dt (source_summary: one row per source over all time, it reads every partition by
+//     design): SPICE, so the full scan happens once per import, not on every visual; refresh it from the
+//     console or with `aws quicksight create-ingestion` (README, QuickSight).
 // The columns come from deploy/sql-manifest.json (through deploy/sql.js), which deploy/sql_manifest.py
 // writes by running the views' SQL (DuckDB); tests/test_deploy_manifest.py fails when it is stale, and
 // packaging stops when a view has no columns there. Array and row columns are left out: QuickSight skips
@@ -59,7 +64,41 @@ function inputColumns(view) {
   return input;
 }
 
+const DATA_SOURCE = { 'Fn::GetAtt': ['QuickSightDataSource', 'Arn'] };
+
+// Pure (exported for tests): the Athena SQL of a dated view's dataset, its readable columns of the last
+// `days` days (today included). dt is 'yyyy-MM-dd' text, so the cut-off is compared as text.
+function recentSql(view, columns, { glueDatabase, quickSightDays }) {
+  const names = columns.map((column) => `"${column.Name}"`).join(', ');
+  const since = `date_format(date_add('day', -${quickSightDays - 1}, current_date), '%Y-%m-%d')`;
+  return `SELECT ${names} FROM "${glueDatabase}"."${view.name}" WHERE dt >= ${since}`;
+}
+
+function physicalTable(view, config) {
+  const columns = inputColumns(view);
+  if (!view.columns.some(([name]) => name === 'dt')) {
+    return {
+      RelationalTable: {
+        DataSourceArn: DATA_SOURCE,
+        Catalog: 'AwsDataCatalog',
+        Schema: { Ref: 'GlueDatabase' },
+        Name: view.name,
+        InputColumns: columns,
+      },
+    };
+  }
+  return {
+    CustomSql: {
+      DataSourceArn: DATA_SOURCE,
+      Name: `${view.name}, last ${config.quickSightDays} days`.slice(0, 128),
+      SqlQuery: recentSql(view, columns, config),
+      Columns: columns,
+    },
+  };
+}
+
 function dataSet(view, config) {
+  const dated = view.columns.some(([name]) => name === 'dt');
   return {
     Type: 'AWS::QuickSight::DataSet',
     Condition: 'HasQuickSight',
@@ -68,18 +107,8 @@ function dataSet(view, config) {
       AwsAccountId: { Ref: 'AWS::AccountId' },
       DataSetId: `${config.prefix}-${view.name}`,
       Name: `DMARC ${view.name} (${config.stage})`,
-      ImportMode: 'DIRECT_QUERY',
-      PhysicalTableMap: {
-        [PHYSICAL_TABLE]: {
-          RelationalTable: {
-            DataSourceArn: { 'Fn::GetAtt': ['QuickSightDataSource', 'Arn'] },
-            Catalog: 'AwsDataCatalog',
-            Schema: { Ref: 'GlueDatabase' },
-            Name: view.name,
-            InputColumns: inputColumns(view),
-          },
-        },
-      },
+      ImportMode: dated ? 'DIRECT_QUERY' : 'SPICE',
+      PhysicalTableMap: { [PHYSICAL_TABLE]: physicalTable(view, config) },
       LogicalTableMap: {
         [LOGICAL_TABLE]: { Alias: view.name.slice(0, 64), Source: { PhysicalTableId: PHYSICAL_TABLE } },
       },
@@ -102,4 +131,29 @@ async function resources(context) {
   return { Resources: dataSets(byName, config) };
 }
 
-module.exports = { resources, dataSets, quickSightType, OWNER_ACTIONS };
+function glue(suffix) {
+  return { 'Fn::Sub': `arn:\${AWS::Partition}:glue:\${AWS::Region}:\${AWS::AccountId}:${suffix}` };
+}
+
+// The Glue ARNs the view installer (AthenaSetupRole, deploy/iam.yml) may write: the catalogue and the
+// database (a table's ancestors, which Athena's DDL needs the same actions on:
+// https://docs.aws.amazon.com/athena/latest/ug/fine-grained-access-to-glue-resources.html) and exactly
+// the views of athena_queries/views, by name; never a table.
+async function viewArns(context) {
+  const { glueDatabase } = await params(context);
+  const names = sql.views().map((view) => view.name);
+  return [
+    glue('catalog'),
+    glue(`database/${glueDatabase}`),
+    ...names.sort().map((name) => glue(`table/${glueDatabase}/${name}`)),
+  ];
+}
+
+// The Glue databases Athena looks up for a query or DDL statement in the stack's database: the stack's
+// and `default` (same page, "Configure AWS Glue access to your catalog and database per AWS Region").
+async function databaseArns(context) {
+  const { glueDatabase } = await params(context);
+  return [glue('catalog'), glue('database/default'), glue(`database/${glueDatabase}`)];
+}
+
+module.exports = { resources, dataSets, recentSql, quickSightType, viewArns, databaseArns, OWNER_ACTIONS };

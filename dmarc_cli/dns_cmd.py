@@ -64,7 +64,8 @@ TLSRPT_HINT = (
     "--region",
     default=lambda: os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
     show_default="$AWS_REGION, else us-east-1",
-    help="Region of the stack (SES receives the mail there).",
+    help="Region of the stack (SES receives the mail there): one where SES receives email, such as "
+    "us-east-1, eu-west-1 (dmarc_model/data/ses-receiving-regions.json); any other is a usage error.",
 )
 @click.option(
     "--ruf",
@@ -146,8 +147,8 @@ def command(**options: Any) -> None:
 
     \b
     Exit codes: 0 records printed (and FILE written); 1 FILE could not be written; 2 usage error (bad
-    domain, address, region, policy, mode, MX host or max-age; --mx, --max-age or --mta-sts-file
-    without --mta-sts; --mta-sts testing or enforce without --mx).
+    domain, address, policy, mode, MX host or max-age; a region where SES receives no email; --mx,
+    --max-age or --mta-sts-file without --mta-sts; --mta-sts testing or enforce without --mx).
 
     \b
     Examples:

@@ -33,6 +33,8 @@ COMMANDS: dict[str, str] = {
     "alerts": "dmarc_cli.alerts_cmd",
     "digest": "dmarc_cli.digest_cmd",
     "plan": "dmarc_cli.plan_cmd",
+    "ses": "dmarc_cli.ses_cmd",
+    "redrive": "dmarc_cli.redrive_cmd",
 }
 """Command name -> module holding `command`."""
 

@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 
 from dmarc_model.errors import UsageError
+from dmarc_model.ses_regions import supports_receiving, unsupported_region_message
 
 __all__ = [
     "DnsRecord",
@@ -156,10 +157,13 @@ def _with_ruf(tags: list[tuple[str, str]], ruf: str) -> list[tuple[str, str]]:
 
 
 def mx_record(receiving_domain: str, region: str) -> DnsRecord:
-    """The MX record that sends mail for the receiving domain to SES in `region`."""
+    """The MX record that sends mail for the receiving domain to SES in `region`, one of the regions
+    where SES receives email (dmarc_model.ses_regions): elsewhere there is no inbound-smtp endpoint."""
     receiving_domain = _domain(receiving_domain)
     if not _REGION.match(region):
         raise DnsRecordError(f"not an AWS region: {region!r}")
+    if not supports_receiving(region):
+        raise DnsRecordError(unsupported_region_message(region))
     return DnsRecord(
         receiving_domain,
         "MX",

@@ -131,6 +131,20 @@ class Settings(BaseSettings):
             " sent (compressed); larger ones are refused (413). Lambda takes 6 MB a request, base64 included."
         ),
     )
+    dead_letter_queue_url: str | None = Field(
+        None,
+        description=(
+            "URL of the ingest dead-letter queue (the stack's output DeadLetterQueueUrl), for"
+            " `dmarc redrive --aws`."
+        ),
+    )
+    ingest_queue_url: str | None = Field(
+        None,
+        description=(
+            "URL of the ingest queue `dmarc redrive --aws` moves messages back to (the stack's output"
+            " IngestQueueUrl); empty: the one queue whose redrive policy names the dead-letter queue."
+        ),
+    )
 
     @property
     def domain_list(self) -> tuple[str, ...]:

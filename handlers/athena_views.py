@@ -8,22 +8,25 @@ and CloudFormation calls this function again.
                     that are no longer in the properties
     Delete          drop the views (a failure here is logged, never blocks the stack's deletion)
 
-Properties: Database, WorkGroup, Views: [{Name, Sql}], SqlSha256 (only there to make a change visible).
-The answer goes to the pre-signed ResponseURL of the event, always, or CloudFormation waits for an hour.
+Properties: Database, WorkGroup, Views: [{Name, Sql}], SqlSha256 (only there to make a change visible),
+ServiceTimeout (CloudFormation's own: how long it waits for the answer).
+The answer goes to the pre-signed ResponseURL of the event, always (handlers/cfn_response), or
+CloudFormation waits until the ServiceTimeout. The Athena client has short timeouts (`CLIENT_CONFIG`).
 """
 
 from __future__ import annotations
 
-import json
 import re
 import time
-import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from aws_lambda_powertools import Logger
+from botocore.config import Config
 
+from dmarc_store.aws_clients import CONFIG
 from dmarc_store.errors import QueryFailedError
+from handlers.cfn_response import Transport, physical_id, put_response, response_body
 
 if TYPE_CHECKING:
     from mypy_boto3_athena import AthenaClient
@@ -31,9 +34,30 @@ if TYPE_CHECKING:
 logger = Logger(service="dmarc-athena-setup")
 
 POLL_SECONDS = 1.0
-SAFETY_MARGIN_MS = 15_000
-"""Stop waiting this long before the function's timeout, to still send an answer."""
+SAFETY_MARGIN_MS = 30_000
+"""Stop waiting this long before the function's timeout, to still send an answer: room for the slowest
+Athena call `CLIENT_CONFIG` allows and the answer's PUT (tests/test_custom_resources.py)."""
 NAME = re.compile(r"^[a-z_][a-z0-9_]{0,254}$")
+CLIENT_CONFIG = CONFIG.merge(
+    Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 2})
+)
+"""Athena's start and get calls answer in well under a second: a dead endpoint must fail in seconds, not
+hang until the function's timeout (which would leave CloudFormation unanswered).
+https://docs.aws.amazon.com/botocore/latest/reference/config.html"""
+
+__all__ = [
+    "CLIENT_CONFIG",
+    "SAFETY_MARGIN_MS",
+    "Context",
+    "QueryFailed",
+    "Transport",
+    "apply",
+    "handle",
+    "logger",
+    "physical_id",
+    "put_response",
+    "response_body",
+]
 
 
 class Context(Protocol):
@@ -45,19 +69,6 @@ class Context(Protocol):
 
 class QueryFailed(QueryFailedError):
     """Athena ran the statement and refused it, or it did not finish in time."""
-
-
-Transport = Callable[[str, bytes], None]
-"""(pre-signed URL, JSON body) -> None: sends CloudFormation the outcome."""
-
-
-def put_response(url: str, body: bytes) -> None:
-    """PUT the answer to the pre-signed S3 URL CloudFormation gave (no Content-Type: it is signed without)."""
-    if not url.startswith("https://"):
-        raise ValueError(f"refusing a non-https response URL: {url[:60]}")
-    request = urllib.request.Request(url, data=body, method="PUT", headers={"Content-Type": ""})  # noqa: S310
-    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-        response.read()
 
 
 def run_query(
@@ -122,27 +133,6 @@ def apply(
                 if name not in names:
                     run(f"DROP VIEW IF EXISTS {name}")
     return {"Views": ",".join(names)}
-
-
-def physical_id(event: Mapping[str, Any]) -> str:
-    """Stable per database: a new database is a new resource, and CloudFormation deletes the old one."""
-    return f"athena-views-{event['ResourceProperties']['Database']}"
-
-
-def response_body(
-    event: Mapping[str, Any], status: str, reason: str, data: Mapping[str, str] | None = None
-) -> bytes:
-    return json.dumps(
-        {
-            "Status": status,
-            "Reason": reason[:1000],
-            "PhysicalResourceId": event.get("PhysicalResourceId") or physical_id(event),
-            "StackId": event["StackId"],
-            "RequestId": event["RequestId"],
-            "LogicalResourceId": event["LogicalResourceId"],
-            "Data": dict(data or {}),
-        }
-    ).encode()
 
 
 def handle(

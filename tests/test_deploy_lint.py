@@ -10,18 +10,20 @@ from pathlib import Path
 
 import pytest
 
+from tests.test_deploy_iam import packaged_with_quicksight
 from tests.test_deploy_support import CHECKOV, Packaged, packaged, packaged_with_alerts, require
 
-__all__ = ["packaged", "packaged_with_alerts"]  # the session fixtures, imported to be used here
+__all__ = ["packaged", "packaged_with_alerts", "packaged_with_quicksight"]  # session fixtures used here
 
 TEMPLATE = "cloudformation-template-update-stack.json"
 CFN_LINT_ERROR = 2
 """cfn-lint's exit code is a bit mask: 2 errors, 4 warnings, 8 informational."""
 
 
-@pytest.fixture(params=["packaged", "packaged_with_alerts"])
+@pytest.fixture(params=["packaged", "packaged_with_alerts", "packaged_with_quicksight"])
 def template(request: pytest.FixtureRequest) -> Packaged:
-    """The stack as packaged by default (alerts off) and with every address set (alerts on)."""
+    """The stack as packaged by default (alerts off), with every address set (alerts on), and with
+    QuickSight on (its data source, datasets and the access policy of its service role)."""
     packaged: Packaged = request.getfixturevalue(request.param)
     return packaged
 

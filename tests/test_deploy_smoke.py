@@ -37,7 +37,7 @@ from moto import mock_aws
 from dmarc_store.settings import get_settings
 from handlers import athena_setup
 from tests.helpers import make_report
-from tests.test_deploy_support import REGION, Packaged, packaged
+from tests.test_deploy_support import REGION, STAGE, Packaged, packaged
 from tests.test_deploy_template import athena_type
 
 __all__ = ["packaged"]  # the session fixture, imported to be used here
@@ -488,7 +488,9 @@ def test_an_ses_email_flows_from_the_bucket_through_the_queue_into_dynamodb_and_
         assert re.fullmatch(rf"parquet/{table}/dt=\d{{4}}-\d{{2}}-\d{{2}}/[^/]+\.parquet", key), key
         parquet = pq.read_table(BytesIO(s3.get_object(Bucket=stack.bucket, Key=key)["Body"].read()))
         assert parquet.num_rows == expected_rows
-        columns = glue.get_table(DatabaseName="dmarc", Name=table)["Table"]["StorageDescriptor"]["Columns"]
+        columns = glue.get_table(DatabaseName=f"dmarc_{STAGE}", Name=table)["Table"]["StorageDescriptor"][
+            "Columns"
+        ]
         assert [(c["Name"], c["Type"]) for c in columns] == [
             (f.name, athena_type(f.type)) for f in parquet.schema
         ]

@@ -115,7 +115,18 @@ ALERTS_ON = (
 """The params of `packaged_with_alerts`: every address set (deploy/alerts.yml, everything on)."""
 
 
-def package_once(shared: Path, params: tuple[str, ...] = (), name: str = "package") -> Packaged:
+def package_command(out: Path, params: tuple[str, ...] = (), region: str = REGION) -> list[str]:
+    """`serverless package` of the dev stage into `out`, for `region`, with these `--param`s."""
+    return [
+        str(SERVERLESS),
+        *("package", "--stage", STAGE, "--region", region, "--package", str(out)),
+        *(f"--param={param}" for param in params),
+    ]
+
+
+def package_once(
+    shared: Path, params: tuple[str, ...] = (), name: str = "package", region: str = REGION
+) -> Packaged:
     """Run `serverless package` into `shared`/`name` unless a worker did already; load the result."""
     out = shared / name
     with locked(shared):
@@ -125,11 +136,7 @@ def package_once(shared: Path, params: tuple[str, ...] = (), name: str = "packag
             service = service_copy(shared / f"service-{name}")
             started = time.monotonic()
             result = subprocess.run(
-                [
-                    str(SERVERLESS),
-                    *("package", "--stage", STAGE, "--region", REGION, "--package", str(out)),
-                    *(f"--param={param}" for param in params),
-                ],
+                package_command(out, params, region),
                 cwd=service,
                 env=offline_env(shared / "cache"),
                 capture_output=True,

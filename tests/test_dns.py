@@ -20,6 +20,7 @@ from dmarc_model.dns import (
     needs_authorisation,
     records_to_publish,
 )
+from dmarc_model.ses_regions import receiving_regions
 
 RUA = "dmarc@reports.example.com"
 
@@ -76,6 +77,29 @@ def test_the_receiving_domain_gets_an_mx_to_ses_inbound_of_the_region() -> None:
     assert record.zone_line() == "reports.example.com. 3600 IN MX 10 inbound-smtp.eu-west-1.amazonaws.com."
     with pytest.raises(DnsRecordError):
         mx_record("reports.example.com", "moon-1")
+
+
+@pytest.mark.parametrize("region", receiving_regions())
+def test_every_region_with_ses_receiving_gets_its_inbound_smtp_mx(region: str) -> None:
+    assert mx_record("reports.example.com", region).value == f"10 inbound-smtp.{region}.amazonaws.com."
+
+
+@pytest.mark.parametrize("region", ["eu-south-1", "us-west-1", "ap-northeast-2", "sa-east-1"])
+def test_no_mx_is_made_to_a_region_where_ses_receives_no_email(region: str) -> None:
+    with pytest.raises(DnsRecordError) as refused:
+        mx_record("reports.example.com", region)
+    assert f"Amazon SES does not receive email in {region}" in str(refused.value)
+    assert ", ".join(receiving_regions()) in str(refused.value)
+
+
+def test_cli_refuses_a_region_without_ses_receiving_as_a_usage_error_naming_the_supported_ones() -> None:
+    result = CliRunner().invoke(cli, ["dns", "example.com", "--rua", RUA, "--region", "eu-south-1"])
+    assert result.exit_code == 2
+    assert "inbound-smtp" not in result.output
+    assert "Amazon SES does not receive email in eu-south-1: use one of us-east-1, " in result.output
+    unset = CliRunner(env={"AWS_REGION": "us-west-1"}).invoke(cli, ["dns", "example.com", "--rua", RUA])
+    assert unset.exit_code == 2  # the region from the environment is checked the same way
+    assert "does not receive email in us-west-1" in unset.output
 
 
 @pytest.mark.parametrize(

@@ -108,6 +108,11 @@ def test_tls_reports_to_another_domain_get_its_mx_too() -> None:
     ]
 
 
+def test_the_tls_reports_mx_too_is_refused_in_a_region_where_ses_receives_no_email() -> None:
+    with pytest.raises(DnsRecordError, match="Amazon SES does not receive email in eu-south-1"):
+        tlsrpt_records("example.com", "tls@tls.example.net", "eu-south-1", ["reports.example.com"])
+
+
 @pytest.mark.parametrize(("domain", "address"), [("not a domain", RUA), ("example.com", "no-at-sign")])
 def test_a_bad_tlsrpt_input_is_refused(domain: str, address: str) -> None:
     with pytest.raises(DnsRecordError):

@@ -293,12 +293,18 @@ class AwsStore(Store):
 
     # --- objects -----------------------------------------------------------------------------------
 
-    def _has_object(self, key: str) -> bool:
+    def _put_if_absent(self, key: str, data: bytes) -> bool:
+        """A conditional PUT (`If-None-Match: *`): S3 refuses it with 412 when the key exists, and with
+        409 while another conditional write of it is under way (retried: transient). No read, so it
+        needs only s3:PutObject (https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html)."""
         try:
-            self.s3.head_object(Bucket=self.bucket, Key=key)
+            self.s3.put_object(Bucket=self.bucket, Key=key, Body=data, IfNoneMatch="*")
         except PermanentStoreError as error:
-            if _error_code(error.__cause__) in ("404", "NoSuchKey", "NotFound"):
+            code = _error_code(error.__cause__)
+            if code == "PreconditionFailed":
                 return False
+            if code == "ConditionalRequestConflict":
+                raise TransientStoreError(f"another write of {key} is under way") from error
             raise
         return True
 

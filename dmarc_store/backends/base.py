@@ -237,11 +237,8 @@ class Store(ABC):
     def store_failure(self, report: FailureReport) -> bool:
         """Write a failure report's row under its key, unless it is stored already: True when new."""
         key = failure_report_key(report.dt, report.failure_key)
-        if self._has_object(key):
-            return False
         table = pa.Table.from_pylist([report.row()], schema=FAILURES_SCHEMA)
-        self._put_object(key, parquet_bytes(table))
-        return True
+        return self._put_if_absent(key, parquet_bytes(table))
 
     def keep_failure_raw(self, source_key: str, data: bytes, origin: tuple[str, str | None] | None) -> str:
         """Keep the raw mail of a failure report under `ruf-raw/` (short-lived); the AWS store also
@@ -255,8 +252,8 @@ class Store(ABC):
         return time.time()
 
     @abstractmethod
-    def _has_object(self, key: str) -> bool:
-        """Whether an object is stored under `key`."""
+    def _put_if_absent(self, key: str, data: bytes) -> bool:
+        """Write one object unless `key` holds one already: True when written now."""
 
     @abstractmethod
     def _insert_pending(self, report: StorableReport, now: float, token: str) -> ClaimState | None:

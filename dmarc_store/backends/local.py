@@ -168,8 +168,12 @@ class LocalStore(Store):
     def _put_object(self, key: str, data: bytes | Path) -> None:
         write_atomically(self.root / key, data)
 
-    def _has_object(self, key: str) -> bool:
-        return (self.root / key).is_file()
+    def _put_if_absent(self, key: str, data: bytes) -> bool:
+        """Two processes writing the same key at once both write it: the same bytes, so no harm."""
+        if (self.root / key).is_file():
+            return False
+        write_atomically(self.root / key, data)
+        return True
 
     def failure_hash_key(self) -> bytes:
         """DMARC_RUF_HASH_KEY when set (`ruf_key_source`), else the store's own key file, made once."""
