@@ -51,6 +51,12 @@ bench: venv
 bench-big: venv
 	$(BIN)/python benchmarks/bench_big_report.py
 
+# Cold start (issue 16): `import handlers.ingest` on CPython 3.12 from the packaged code, with and
+# without its bytecode. Packages offline first, as the deploy tests do (make deploy-deps).
+.PHONY: bench-cold-start
+bench-cold-start: venv deploy-deps
+	$(BIN)/python benchmarks/bench_cold_start.py
+
 # The ingest dead-letter queue back to the ingest queue, after fixing the cause (README, Deploy, Runbook):
 # DMARC_DEAD_LETTER_QUEUE_URL=... make redrive [REDRIVE_ARGS="--dry-run --max-per-second 10"]
 .PHONY: redrive

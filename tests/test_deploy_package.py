@@ -21,7 +21,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_deploy_support import LAMBDA_SIM, WHEELHOUSE, Packaged, packaged, require
+from tests.test_deploy_support import (
+    LAMBDA_ENV,
+    LAMBDA_SIM,
+    WHEELHOUSE,
+    Packaged,
+    packaged,
+    require,
+    run_lambda_python,
+)
 
 __all__ = ["packaged"]  # the session fixture, imported to be used here
 
@@ -86,7 +94,12 @@ def test_package_holds_the_code_and_its_requirements_and_nothing_else(packaged: 
         *NOT_IN_THE_PACKAGE,
     ):
         assert excluded not in roots, excluded
-    assert not [name for name in names if "__pycache__" in name or name.endswith(".pyc")]
+    # The only bytecode is what deploy/compile-plugin.js compiled (tests/test_deploy_bytecode.py):
+    # none copied from a working tree, none of another Python version.
+    bytecode = [name for name in names if "__pycache__" in name or name.endswith(".pyc")]
+    assert bytecode, "no bytecode: deploy/compile-plugin.js did not run"
+    compiled = re.compile(r"(^|/)__pycache__/[^/]+\.cpython-312\.pyc$")
+    assert not [name for name in bytecode if not compiled.search(name)]
 
 
 def test_every_compiled_file_is_for_cpython_3_12_on_aarch64(packaged: Packaged) -> None:
@@ -188,26 +201,15 @@ def test_handler_imports_on_a_clean_cpython_3_12_from_the_package_and_the_layer(
 ) -> None:
     layer = require(LAMBDA_SIM)
     env = {
-        "PATH": "/usr/bin:/bin",
-        "LANG": "C.UTF-8",
-        "AWS_REGION": "us-east-1",
-        "AWS_DEFAULT_REGION": "us-east-1",
+        **LAMBDA_ENV,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "LAMBDA_TASK_ROOT": str(task_root),
-        "DMARC_BUCKET": "dmarc-dev-123456789012-us-east-1",
-        "DMARC_TABLE": "dmarc-dev-DataTable-TEST",
-        "POWERTOOLS_SERVICE_NAME": "dmarc",
     }
     # -I: no user site, no PYTHON* variables, no script folder on the path; -S: no site-packages at all.
-    result = subprocess.run(
-        [lambda_python(), "-I", "-S", "-c", IMPORT_CHECK, str(task_root), str(layer), module],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=task_root,
-        check=False,
-        timeout=120,
+    arguments = (str(task_root), str(layer), module)
+    result = run_lambda_python(
+        lambda_python(), ("-I", "-S"), IMPORT_CHECK, *arguments, task_root=task_root, env=env
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.startswith("3.12.")

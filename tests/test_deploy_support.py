@@ -54,6 +54,34 @@ class Packaged:
         return {name: res for name, res in self.resources.items() if res["Type"] == resource_type}
 
 
+LAMBDA_ENV = {
+    "PATH": "/usr/bin:/bin",
+    "LANG": "C.UTF-8",
+    "AWS_REGION": "us-east-1",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "DMARC_BUCKET": "dmarc-dev-123456789012-us-east-1",
+    "DMARC_TABLE": "dmarc-dev-DataTable-TEST",
+    "POWERTOOLS_SERVICE_NAME": "dmarc",
+}
+"""The environment a handler is imported in, outside the Lambda (tests/test_deploy_package.py,
+tests/test_deploy_bytecode.py): the region and the settings the stack gives every function."""
+
+
+def run_lambda_python(
+    python: str, flags: tuple[str, ...], script: str, *args: str, task_root: Path, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """`script` on the Lambda's Python (`python`), in the package's folder; its output as text."""
+    return subprocess.run(
+        [python, *flags, "-c", script, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=task_root,
+        check=False,
+        timeout=120,
+    )
+
+
 def require(path: Path) -> Path:
     if not path.exists():
         pytest.fail(f"{path.relative_to(REPO)} is missing: {PREPARE}")
@@ -124,6 +152,21 @@ def package_command(out: Path, params: tuple[str, ...] = (), region: str = REGIO
     ]
 
 
+def run_package(
+    out: Path, work: Path, *, params: tuple[str, ...] = (), region: str = REGION, timeout: int = 300
+) -> subprocess.CompletedProcess[str]:
+    """`serverless package` into `out`, offline, from a copy of the service under `work`."""
+    return subprocess.run(
+        package_command(out, params, region),
+        cwd=service_copy(work),
+        env=offline_env(work.parent / "cache"),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 def package_once(
     shared: Path, params: tuple[str, ...] = (), name: str = "package", region: str = REGION
 ) -> Packaged:
@@ -133,17 +176,8 @@ def package_once(
         if not (out / "done.json").exists():
             require(SERVERLESS)
             shutil.rmtree(out, ignore_errors=True)
-            service = service_copy(shared / f"service-{name}")
             started = time.monotonic()
-            result = subprocess.run(
-                package_command(out, params, region),
-                cwd=service,
-                env=offline_env(shared / "cache"),
-                capture_output=True,
-                text=True,
-                timeout=300,
-                check=False,
-            )
+            result = run_package(out, shared / f"service-{name}", params=params, region=region)
             if result.returncode != 0:
                 pytest.fail(f"serverless package failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
             (out / "done.json").write_text(json.dumps({"seconds": time.monotonic() - started}))
