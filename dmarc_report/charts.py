@@ -14,7 +14,7 @@ from itertools import count as counter
 
 from dmarc_report import svg
 from dmarc_report.model import DomainReport, ReportData
-from dmarc_report.periods import bucket_label, bucket_name, buckets
+from dmarc_report.periods import bucket_label, bucket_name, buckets, pair_totals
 from dmarc_report.text import DASH, count, percent, plural, shorten
 from dmarc_report.words import CATEGORIES, categories, reporter_name, single_category
 
@@ -177,11 +177,7 @@ def _daily(data: ReportData, ids: _Ids) -> DailyFigures:
 def _domain_columns(
     domain: DomainReport, unit: str, starts: list[date], key: Callable[[date], date]
 ) -> list[svg.Column]:
-    totals: dict[date, list[int]] = {start: [0, 0] for start in starts}
-    for entry in domain.days:
-        bucket = totals.setdefault(key(entry.day), [0, 0])
-        bucket[0] += entry.messages
-        bucket[1] += entry.passed
+    totals = pair_totals(domain.days, starts, key, lambda entry: (entry.day, entry.messages, entry.passed))
     columns = []
     for start in starts:
         messages, passed = totals[start]

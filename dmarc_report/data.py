@@ -12,11 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from dmarc_model.alerts import Incident
 from dmarc_model.plan import Plan, PlanThresholds
+from dmarc_report.cells import as_date as _date
+from dmarc_report.cells import as_float as _float
+from dmarc_report.cells import as_int as _int
+from dmarc_report.cells import as_text as _text
+from dmarc_report.cells import rows_of as _rows
 from dmarc_report.model import (
     DayCount,
     DomainReport,
@@ -121,31 +125,6 @@ def _plans(
         rules = sorted({i.rule for i in active if i.domain.lower() == domain.lower()})
         plans.append(load_plan(runner, domain, days=days, open_incident_rules=rules, thresholds=thresholds))
     return tuple(plans)
-
-
-def _rows(table: Any) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = table.to_pylist()
-    return rows
-
-
-def _int(value: Any) -> int:
-    return int(value) if value is not None else 0
-
-
-def _float(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float | Decimal) else None
-
-
-def _text(value: Any) -> str:
-    return "" if value is None else str(value)
-
-
-def _date(value: Any) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value)[:10])
 
 
 def _stored(row: dict[str, Any]) -> StoredDomain:

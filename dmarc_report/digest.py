@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from dmarc_model.alerts import Incident
 from dmarc_model.plan import Plan, PlanThresholds
+from dmarc_report.cells import as_int as _int
+from dmarc_report.cells import rows_of as _rows
 from dmarc_report.digest_model import (
     NOTIFIED_CHANGES,
     PIPELINE,
@@ -111,15 +113,6 @@ def build_digest(
         plan_days=plan_days,
         tls=_tls(runner, bounds, None if domains is None else [_normal(d) for d in domains if d.strip()]),
     )
-
-
-def _rows(table: Any) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = table.to_pylist()
-    return rows
-
-
-def _int(value: Any) -> int:
-    return int(value) if value is not None else 0
 
 
 def _weeks(

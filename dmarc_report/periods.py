@@ -6,8 +6,9 @@ month or by year, so that a chart never has more than about 120 columns.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date, timedelta
+from typing import TypeVar
 
 from dmarc_report.text import day, day_short, month
 
@@ -32,6 +33,25 @@ def buckets(first: date, last: date) -> tuple[str, list[date], Callable[[date], 
         starts.append(current)
         current = key(_after(unit, current))
     return unit, starts, key
+
+
+Entry = TypeVar("Entry")
+
+
+def pair_totals(
+    entries: Iterable[Entry],
+    starts: list[date],
+    key: Callable[[date], date],
+    read: Callable[[Entry], tuple[date, int, int]],
+) -> dict[date, tuple[int, int]]:
+    """Two counts per bucket (`key` of each entry's day), every bucket of `starts` present (0, 0)."""
+    totals: dict[date, tuple[int, int]] = dict.fromkeys(starts, (0, 0))
+    for entry in entries:
+        day, first, second = read(entry)
+        bucket = key(day)
+        before = totals.get(bucket, (0, 0))
+        totals[bucket] = (before[0] + first, before[1] + second)
+    return totals
 
 
 def _after(unit: str, start: date) -> date:

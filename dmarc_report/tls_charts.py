@@ -14,7 +14,7 @@ from itertools import count as counter
 
 from dmarc_report import svg
 from dmarc_report.charts import NARROW, PALETTE, TITLE_LIMIT
-from dmarc_report.periods import bucket_label, bucket_name, buckets
+from dmarc_report.periods import bucket_label, bucket_name, buckets, pair_totals
 from dmarc_report.text import count, percent, shorten
 from dmarc_report.tls_model import TlsDomain, TlsSection, success_share
 
@@ -69,11 +69,7 @@ def tls_figures(section: TlsSection, shown: int) -> TlsFigures:
 def _columns(
     domain: TlsDomain, unit: str, starts: list[date], key: Callable[[date], date]
 ) -> list[svg.Column]:
-    totals: dict[date, list[int]] = {start: [0, 0] for start in starts}
-    for entry in domain.days:
-        bucket = totals.setdefault(key(entry.day), [0, 0])
-        bucket[0] += entry.successful
-        bucket[1] += entry.failed
+    totals = pair_totals(domain.days, starts, key, lambda entry: (entry.day, entry.successful, entry.failed))
     columns = []
     for start in starts:
         successful, failed = totals[start]

@@ -10,9 +10,13 @@ local runner installs an empty view for a table with no Parquet yet.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
+from dmarc_report.cells import as_date as _date
+from dmarc_report.cells import as_int as _int
+from dmarc_report.cells import as_text as _text
+from dmarc_report.cells import rows_of as _rows
 from dmarc_report.sql import TLS_FIRST_DAY_SQL, TLS_OVERVIEW_SQL
 from dmarc_report.tls_model import TlsDay, TlsDomain, TlsFailure, TlsSection
 from dmarc_store.query import QueryRunner, run_saved_query
@@ -45,27 +49,6 @@ def tls_first_day(runner: QueryRunner) -> date | None:
     rows = _rows(runner.run_sql(TLS_FIRST_DAY_SQL))
     first = rows[0]["first_dt"] if rows else None
     return None if first is None else _date(first)
-
-
-def _rows(table: Any) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = table.to_pylist()
-    return rows
-
-
-def _int(value: Any) -> int:
-    return int(value) if value is not None else 0
-
-
-def _text(value: Any) -> str:
-    return "" if value is None else str(value)
-
-
-def _date(value: Any) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value)[:10])
 
 
 def _days(rows: list[dict[str, Any]]) -> dict[str, list[TlsDay]]:

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from handlers import athena_setup, athena_views, cfn_response
+from tests.test_deploy_athena_setup import event as views_event
 from tests.test_deploy_support import REPO, Packaged, packaged
 
 __all__ = ["packaged"]  # the session fixture, imported to be used here
@@ -83,20 +84,9 @@ def response_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Respon
 
 
 def event(request_type: str, response_url: str) -> dict[str, Any]:
-    return {
-        "RequestType": request_type,
-        "ResponseURL": response_url,
-        "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/dmarc-dev/x",
-        "RequestId": f"request-{request_type}",
-        "LogicalResourceId": "AthenaViews",
-        "ResourceType": "Custom::AthenaViews",
-        "ResourceProperties": {
-            "ServiceToken": "arn",
-            "Database": "dmarc",
-            "WorkGroup": "dmarc-dev",
-            "Views": [],
-        },
-    }
+    """The view installer's request (tests/test_deploy_athena_setup.py), answered at `response_url`."""
+    request = views_event(request_type, [])
+    return {**request, "ResponseURL": response_url, "RequestId": f"request-{request_type}"}
 
 
 class Context:
