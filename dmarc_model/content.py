@@ -55,7 +55,7 @@ from typing import Any
 
 from lxml import etree
 
-from dmarc_model.models import Record, ReportHeader
+from dmarc_model.models import AuthResults, Identifiers, PolicyEvaluated, Record, ReportHeader
 
 __all__ = ["HEADER_FIELDS", "RECORD_FIELDS", "ContentHash", "canonical_extensions", "canonical_tree"]
 
@@ -184,6 +184,11 @@ class ContentHash:
         self._sum += _from_bytes(_sha256(encoded).digest())
         self._records += 1
 
+    def add_record_json(self, text: str) -> None:
+        """A valid record as `record_json` (or `record_json_of_parts`) gives it."""
+        self._sum += _from_bytes(_sha256(b"V" + text.encode("ascii")).digest())
+        self._records += 1
+
     def add_rejected(self, value: dict[str, Any], extensions: str | None) -> None:
         """A `<record>` that failed validation, as the parser read it, and its canonical extensions."""
         if "extensions" in value:
@@ -233,22 +238,57 @@ def header_json(header: ReportHeader, extensions: str | None) -> str:
 def record_json(record: Record, extensions: str | None) -> str:
     """A valid record's values in `RECORD_FIELDS` order, as JSON. The hot path: one call per record."""
     row = record.row
-    evaluated = row.policy_evaluated
-    identifiers = record.identifiers
-    auth = record.auth_results
     return _to_json(
         (
             row.source_ip,
             row.count,
-            evaluated.disposition,
-            evaluated.dkim,
-            evaluated.spf,
-            _unordered([(r.type, r.comment) for r in evaluated.reasons]) if evaluated.reasons else (),
-            identifiers.header_from,
-            identifiers.envelope_from,
-            identifiers.envelope_to,
-            _unordered([(d.domain, d.selector, d.scope, d.result, d.human_result) for d in auth.dkim]),
-            _unordered([(s.domain, s.scope, s.result, s.human_result) for s in auth.spf]),
+            *_evaluated_values(row.policy_evaluated),
+            *_identifiers_values(record.identifiers),
+            *_auth_results_values(record.auth_results),
             extensions,
         )
+    )
+
+
+def record_json_of_parts(source_ip: str, count: int, evaluated: str, identifiers: str, auth: str) -> str:
+    """`record_json` of a record without extensions from its source IP, count and the JSON pieces of
+    its parts (`evaluated_json`, `identifiers_json`, `auth_results_json`): the same text, as JSON
+    arrays join by commas. A canonical IP (`models.canonical_ip`) is hex digits, dots and colons: its
+    JSON is itself in quotes."""
+    return f'["{source_ip}",{count},{evaluated},{identifiers},{auth},null]'
+
+
+def evaluated_json(evaluated: PolicyEvaluated) -> str:
+    """The JSON piece of a record's `policy_evaluated` in `record_json` (its fields, unbracketed)."""
+    return _to_json(_evaluated_values(evaluated))[1:-1]
+
+
+def identifiers_json(identifiers: Identifiers) -> str:
+    """The JSON piece of a record's `identifiers` in `record_json` (its fields, unbracketed)."""
+    return _to_json(_identifiers_values(identifiers))[1:-1]
+
+
+def auth_results_json(auth: AuthResults) -> str:
+    """The JSON piece of a record's `auth_results` in `record_json` (its fields, unbracketed)."""
+    return _to_json(_auth_results_values(auth))[1:-1]
+
+
+def _evaluated_values(evaluated: PolicyEvaluated) -> tuple[Any, ...]:
+    reasons = evaluated.reasons
+    return (
+        evaluated.disposition,
+        evaluated.dkim,
+        evaluated.spf,
+        _unordered([(r.type, r.comment) for r in reasons]) if reasons else (),
+    )
+
+
+def _identifiers_values(identifiers: Identifiers) -> tuple[Any, ...]:
+    return (identifiers.header_from, identifiers.envelope_from, identifiers.envelope_to)
+
+
+def _auth_results_values(auth: AuthResults) -> tuple[Any, ...]:
+    return (
+        _unordered([(d.domain, d.selector, d.scope, d.result, d.human_result) for d in auth.dkim]),
+        _unordered([(s.domain, s.scope, s.result, s.human_result) for s in auth.spf]),
     )

@@ -1,5 +1,10 @@
 """One pass over a report: its stream, totals, key and content hash, for `dmarc parse` and the tests.
-An SMTP TLS report (RFC 8460) found on the way is summed up too (`TlsDigest`)."""
+An SMTP TLS report (RFC 8460) found on the way is summed up too (`TlsDigest`).
+
+`dmarc_model.tlsrpt` is imported only when a TLS report is found: its package brings in pyarrow (for
+its rows), which `dmarc parse` of DMARC reports does not need and which would cost it about 50 MiB of
+memory and a fifth of a second.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dmarc_model.errors import InputRefused
 from dmarc_model.identity import report_key
@@ -15,8 +20,10 @@ from dmarc_model.limits import Limits
 from dmarc_model.parse import read_report
 from dmarc_model.summary import ReportTotals
 from dmarc_model.timestamps import iso_z
-from dmarc_model.tlsrpt import TlsReport, parse_tls_report, tls_content_sha256, tls_report_key
 from dmarc_model.unpack import Payload, TlsPayload, unpack
+
+if TYPE_CHECKING:
+    from dmarc_model.tlsrpt import TlsReport
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,8 @@ class TlsDigest:
     def as_json(self, source: str) -> dict[str, Any]:
         """The `dmarc parse --json` line of a TLS report: the DMARC line's names where they fit
         (`record_count` its policies, `message_total` its sessions), then its own."""
+        from dmarc_model.tlsrpt import tls_content_sha256, tls_report_key
+
         report = self.report
         successful = sum(entry.successful_session_count for entry in report.policies)
         failed = sum(entry.failed_session_count for entry in report.policies)
@@ -123,6 +132,8 @@ def digest_input(
             continue
         try:
             if isinstance(found, TlsPayload):
+                from dmarc_model.tlsrpt import parse_tls_report
+
                 yield TlsDigest(found.location, parse_tls_report(found.data, location=found.location))
             else:
                 yield digest_payload(found)

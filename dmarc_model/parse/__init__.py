@@ -13,8 +13,9 @@ is recorded as a warning on the report. A record that fails validation is kept a
 `RejectedRecord` with its reason; the rest of the report stands.
 
 `ReportStream` and the entry points are in `stream`, the walk over the document in `reader`, the
-element-to-dict conversion (the hot path) in `elements`, record validation in `validate`, and the
-choice of encoding in `encoding`.
+element-to-dict conversion in `elements`, record validation in `validate`, the fast path that
+records of the usual shape take (the same records and content hash for less: the hot path) in
+`fast`, and the choice of encoding in `encoding`.
 """
 
 from dmarc_model.parse.reader import DMARC_2_NAMESPACE

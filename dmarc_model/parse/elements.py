@@ -112,27 +112,31 @@ def _auth_results_value(element: etree._Element) -> dict[str, Any]:
             child_name = _local(child)
         if not child_name:
             continue
-        if child_name == "extensions":
-            item: Any = _extension_text(child)
-        else:
-            item = {}
-            for leaf in child:
-                try:
-                    leaf_name = local_names[leaf.tag]
-                except KeyError:
-                    leaf_name = _local(leaf)
-                if not leaf_name:
-                    continue
-                if len(leaf):
-                    item[leaf_name] = None  # children where text belongs: only in recovered broken XML
-                else:
-                    text = leaf.text
-                    item[leaf_name] = (text.strip() or None) if text else None
+        item = _extension_text(child) if child_name == "extensions" else _auth_result_value(child)
         if child_name in _AUTH_RESULTS_LISTS:
             value.setdefault(child_name, []).append(item)
         else:
             value[child_name] = item
     return value
+
+
+def _auth_result_value(element: etree._Element) -> dict[str, Any]:
+    """One <dkim> or <spf> result of <auth_results>: a dict of its leaves' text."""
+    local_names = _LOCAL_NAMES
+    item: dict[str, Any] = {}
+    for leaf in element:
+        try:
+            leaf_name = local_names[leaf.tag]
+        except KeyError:
+            leaf_name = _local(leaf)
+        if not leaf_name:
+            continue
+        if len(leaf):
+            item[leaf_name] = None  # children where text belongs: only in recovered broken XML
+        else:
+            text = leaf.text
+            item[leaf_name] = (text.strip() or None) if text else None
+    return item
 
 
 def _leaf_text(element: etree._Element) -> str | None:

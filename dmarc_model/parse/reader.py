@@ -25,7 +25,7 @@ from dmarc_model.errors import (
     SchemaViolation,
     TooLarge,
 )
-from dmarc_model.models import Record, ReportHeader, TokenTally
+from dmarc_model.models import Record, ReportHeader
 from dmarc_model.parse.bounds import (
     MAX_BYTES_BEFORE_HEADER,
     MAX_RECORDS_BEFORE_HEADER,
@@ -56,8 +56,9 @@ _ONCE = {
 class _Reader:
     """Walks the top-level elements of a <feedback> document, with one recovery pass on broken XML."""
 
-    def __init__(self, payload: Payload) -> None:
+    def __init__(self, payload: Payload, fast_path: bool = True) -> None:
         self.payload = payload
+        self.fast_path = fast_path  # False: every record by the generic walk (`fast`, for the tests)
         self.encoding = DocumentEncoding.of(payload)  # shares its list: its steps are report warnings
         self.warnings: list[str] = self.encoding.warnings
         self.recovering = False
@@ -95,10 +96,9 @@ class _Reader:
 
     def records(self, stream: ReportStream) -> Iterator[Record]:
         index = 0
-        tokens = TokenTally()
         if self.content is None:
             raise RuntimeError("read_header() comes before records()")
-        checker = _RecordChecker(self.content, stream.rejected)
+        checker = _RecordChecker(self.content, stream.rejected, self.fast_path)
         for element in itertools.chain(self._early_records, self._next_elements()):
             name = _local(element)
             if name != "record":
@@ -113,12 +113,11 @@ class _Reader:
             except UnicodeDecodeError:
                 raise self._not_unicode() from None
             if record is not None:
-                tokens.add(record)
                 yield record
             index += 1
             _free(element)
         self._early_records.clear()
-        unknown = tokens.unknown()
+        unknown = checker.tokens.unknown()
         unknown.update(stream.header.unknown_tokens())
         late = [w for w in self.warnings if w not in stream.warnings]
         late += capped_warnings(

@@ -49,12 +49,13 @@ class ReportStream:
         )
 
 
-def read_report(payload: Payload) -> ReportStream:
+def read_report(payload: Payload, *, fast_path: bool = True) -> ReportStream:
     """Open a payload as a report: the header is validated now, the records stream later.
 
-    Raises an `InputRefused` subtype when the document is not a usable aggregate report.
+    Raises an `InputRefused` subtype when the document is not a usable aggregate report. With
+    `fast_path=False` every record is read by the generic walk (the same result, slower: for tests).
     """
-    reader = _Reader(payload)
+    reader = _Reader(payload, fast_path)
     header = reader.read_header()
     stream = ReportStream(location=payload.location, header=header, warnings=list(reader.warnings))
     stream._reader = reader

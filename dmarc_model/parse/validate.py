@@ -7,10 +7,11 @@ from typing import Any
 from lxml import etree
 from pydantic import ValidationError
 
-from dmarc_model.content import ContentHash, canonical_extensions
-from dmarc_model.models import INT64_MAX, Record, RejectedRecord
+from dmarc_model.content import ContentHash, canonical_extensions, record_json_of_parts
+from dmarc_model.models import INT64_MAX, Record, RejectedRecord, TokenTally
 from dmarc_model.parse.bounds import MAX_AUTH_RESULTS, MAX_RECORD_CHILDREN
 from dmarc_model.parse.elements import _element_value, _extension_text, _local
+from dmarc_model.parse.fast import FastRecords
 
 MAX_KEPT_ASIDE = 10_000
 """Rejected records kept with their XML (about 15 MiB at most); past it they are counted, not kept, so
@@ -23,19 +24,50 @@ one and the later ones are counted, not kept."""
 
 
 class _RecordChecker:
-    """Validates each <record> of one report, keeps its message total within int64, and hashes it."""
+    """Validates each <record> of one report, keeps its message total within int64, hashes it and
+    tallies its enumerated values (`tokens`). A record of the usual shape takes the fast path
+    (`fast`), unless `fast_path` is False; every other one the generic walk."""
 
-    __slots__ = ("content", "kept_aside_chars", "message_total", "rejected", "rejected_count")
+    __slots__ = (
+        "content",
+        "fast",
+        "kept_aside_chars",
+        "message_total",
+        "rejected",
+        "rejected_count",
+        "tokens",
+    )
 
-    def __init__(self, content: ContentHash, rejected: list[RejectedRecord]) -> None:
+    def __init__(self, content: ContentHash, rejected: list[RejectedRecord], fast_path: bool = True) -> None:
         self.content = content
         self.rejected = rejected
         self.rejected_count = 0
         self.message_total = 0
         self.kept_aside_chars = 0
+        self.tokens = TokenTally()
+        fits = MAX_RECORD_CHILDREN >= 3  # the fast path's records have three children
+        self.fast = FastRecords(MAX_AUTH_RESULTS) if fast_path and fits else None
 
     def check(self, element: etree._Element, index: int) -> Record | None:
         """The record, or None once it is kept aside in `rejected` with its reason."""
+        fast = self.fast.read(element) if self.fast is not None else None
+        if fast is not None:
+            record, source_ip, count, evaluated, identifiers, auth_results = fast
+            if self.message_total + count <= INT64_MAX:
+                self.message_total += count
+                self.content.add_record_json(
+                    record_json_of_parts(
+                        source_ip, count, evaluated.json, identifiers.json, auth_results.json
+                    )
+                )
+                if not (evaluated.tallied and auth_results.tallied):  # else its values are in already
+                    self.tokens.add(record)
+                    evaluated.tallied = auth_results.tallied = True
+                return record
+        return self._check(element, index)
+
+    def _check(self, element: etree._Element, index: int) -> Record | None:
+        """`check` on the generic path."""
         value = _element_value(element, None)
         out_of_bounds = _out_of_bounds(element, value)
         if out_of_bounds:
@@ -55,6 +87,7 @@ class _RecordChecker:
             return None
         self.message_total += count
         self.content.add_record(record, None if record.extensions is None else _extensions(element))
+        self.tokens.add(record)
         return record
 
     def _reject(self, element: etree._Element, index: int, reason: str, value: Any) -> None:
