@@ -1,8 +1,19 @@
 """The local store: a folder with the same layout as the S3 bucket, and a SQLite index for claims.
 
 Two processes ingesting into one folder at once lose nothing and double nothing: claims are
-SQLite transactions (`BEGIN IMMEDIATE`), and every file is written under a temporary name and renamed
-into place, so a reader never sees half a file.
+conditional SQLite writes, each its own transaction, and every file is written under a temporary name
+and renamed into place, so a reader never sees half a file.
+
+The index is opened once per store, process and thread (not once per claim: opening a WAL database
+and closing its last connection, which checkpoints, cost more than the claim itself), in WAL mode with
+`synchronous=NORMAL`: a commit is safe from a crash of the process at once, and from a power loss up to
+the last few commits, which the next start rolls back. What that can undo is a claim or a COMPLETE,
+never half of one: the report is then claimed or resumed again and its files, named by its key,
+rewritten, so nothing is stored twice (the Parquet files were never synced to disk either).
+
+The index also remembers, for each input whose every report was stored cleanly, the SHA-256 of its
+bytes and what it held (table `sources`, `dmarc_store.ingest.redelivery`): the same bytes again are
+answered "duplicate" from there, without unpacking or parsing, while all its reports are still COMPLETE.
 """
 
 from __future__ import annotations
@@ -13,13 +24,15 @@ import os
 import secrets
 import shutil
 import sqlite3
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
 from dmarc_store.backends.base import CLAIM_LEASE_SECONDS, Claim, ClaimState, StorableReport, Store
 from dmarc_store.errors import ClaimLost
+from dmarc_store.ingest.redelivery import RememberedSource, SourceMemory
 from dmarc_store.layout import quarantine_key, quarantine_note_key
 
 INDEX_NAME = "index.sqlite"
@@ -38,6 +51,15 @@ CREATE TABLE IF NOT EXISTS reports (
     message_total  INTEGER,
     claim_token    TEXT,
     hash_version   INTEGER NOT NULL DEFAULT 1
+)
+"""
+_SOURCES_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sources (
+    source_sha256 TEXT PRIMARY KEY,
+    fingerprint   TEXT NOT NULL,
+    source_key    TEXT NOT NULL,
+    reports       TEXT NOT NULL,
+    remembered_at REAL NOT NULL
 )
 """
 _INSERT_PENDING = """
@@ -85,15 +107,31 @@ def write_atomically(path: Path, data: bytes | Path) -> None:
         raise
 
 
-@contextmanager
-def open_index(root: Path) -> Iterator[sqlite3.Connection]:
-    """A connection to a store's index (autocommit, WAL), closed when the block ends."""
+def connect_index(root: Path) -> sqlite3.Connection:
+    """A new connection to a store's index: autocommit, WAL, `synchronous=NORMAL` (module docstring)."""
     connection = sqlite3.connect(root / INDEX_NAME, timeout=60, isolation_level=None)
     try:
         connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
+@contextmanager
+def open_index(root: Path) -> Iterator[sqlite3.Connection]:
+    """A connection to a store's index, closed when the block ends: for one-off work (the prune)."""
+    connection = connect_index(root)
+    try:
         yield connection
     finally:
         connection.close()
+
+
+@contextmanager
+def _kept_open(connection: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    yield connection
 
 
 def forget_reports_before(root: Path, first_kept: str, *, dry_run: bool = False) -> int:
@@ -107,20 +145,37 @@ def forget_reports_before(root: Path, first_kept: str, *, dry_run: bool = False)
         return index.execute("DELETE FROM reports WHERE dt < ?", (first_kept,)).rowcount
 
 
-class LocalStore(Store):
+class LocalStore(Store, SourceMemory):
     def __init__(self, root: Path, *, lease_seconds: int = CLAIM_LEASE_SECONDS) -> None:
         self.root = root
         self.lease_seconds = lease_seconds
+        self._held = threading.local()
         root.mkdir(parents=True, exist_ok=True)
         with self._index() as index:
             index.execute(_SCHEMA)
+            index.execute(_SOURCES_SCHEMA)
             present = {row[1] for row in index.execute("PRAGMA table_info(reports)")}
             for name, kind in _ADDED_COLUMNS.items():
                 if name not in present:
                     index.execute(f"ALTER TABLE reports ADD COLUMN {name} {kind}")
 
     def _index(self) -> AbstractContextManager[sqlite3.Connection]:
-        return open_index(self.root)
+        """This thread's connection to the index, opened on first use (a forked child opens its own)."""
+        return _kept_open(self._connection())
+
+    def _connection(self) -> sqlite3.Connection:
+        held = self._held
+        if getattr(held, "connection", None) is None or held.pid != os.getpid():
+            held.connection, held.pid = connect_index(self.root), os.getpid()
+        connection: sqlite3.Connection = held.connection
+        return connection
+
+    def close(self) -> None:
+        """Close this thread's connection to the index (another use opens a new one)."""
+        connection = getattr(self._held, "connection", None)
+        self._held.connection = None
+        if connection is not None and self._held.pid == os.getpid():
+            connection.close()
 
     def _insert_pending(self, report: StorableReport, now: float, token: str) -> ClaimState | None:
         with self._index() as index:
@@ -216,6 +271,52 @@ class LocalStore(Store):
     def read_source(self, key: str, version_id: str | None = None) -> bytes:
         del version_id  # a folder keeps no versions
         return Path(key).read_bytes()
+
+    def recall_source(self, source_sha256: str, fingerprint: str) -> RememberedSource | None:
+        """What the input with these bytes held, if remembered under this fingerprint and every report
+        of it is still COMPLETE (not pruned since); None otherwise, or if the index cannot say now."""
+        try:
+            with self._index() as index:
+                row = index.execute(
+                    "SELECT source_key, reports FROM sources WHERE source_sha256 = ? AND fingerprint = ?",
+                    (source_sha256, fingerprint),
+                ).fetchone()
+                if row is None:
+                    return None
+                remembered = RememberedSource.from_json(row[0], row[1])
+                if not self._all_complete(index, remembered.report_keys):
+                    return None
+        except (sqlite3.Error, ValueError):  # the memory only saves work: the full ingest decides
+            return None
+        return remembered
+
+    def remember_source(self, source_sha256: str, fingerprint: str, remembered: RememberedSource) -> None:
+        """Keep what an input held, once each of its reports is COMPLETE (best effort, as recall)."""
+        try:
+            with self._index() as index:
+                index.execute(
+                    "INSERT OR REPLACE INTO sources (source_sha256, fingerprint, source_key, reports,"
+                    " remembered_at) VALUES (?, ?, ?, ?, ?)",
+                    (
+                        source_sha256,
+                        fingerprint,
+                        remembered.source_key,
+                        remembered.reports_json(),
+                        self._now(),
+                    ),
+                )
+        except sqlite3.Error:
+            return
+
+    @staticmethod
+    def _all_complete(index: sqlite3.Connection, report_keys: Sequence[str]) -> bool:
+        keys = sorted(set(report_keys))
+        marks = ", ".join("?" * len(keys))
+        (complete,) = index.execute(
+            f"SELECT count(*) FROM reports WHERE status = 'COMPLETE' AND report_key IN ({marks})",  # noqa: S608 (only ? marks)
+            keys,
+        ).fetchone()
+        return bool(keys) and int(complete) == len(keys)
 
     def report_status(self, report_key: str) -> str | None:
         with self._index() as index:

@@ -17,6 +17,10 @@ stored on its own; an error on one is recorded in `result.failed` and the next i
                                                                             `internal-error`, with
                                                                             the traceback in its note
 
+A store that remembers inputs (`dmarc_store.ingest.redelivery.SourceMemory`: the local store) answers a
+byte-identical redelivery of an input stored cleanly before from there: every report a duplicate, as
+the full path would say, without unpacking or parsing.
+
 When anything failed, `ingest` raises IngestIncomplete after storing everything else and writing the
 quarantine copies, carrying the result: the Lambda fails the message (SQS retries, then the dead-letter
 queue and its alarm), the CLI retries a transient failure and lists any other, and goes on. Every write
@@ -41,6 +45,7 @@ from dmarc_store.backends.base import Claim, ClaimOutcome, Deadline, Store
 from dmarc_store.backends.dynamo_items import domain_refusal
 from dmarc_store.errors import IngestIncomplete, ReportBusy, StoreError
 from dmarc_store.ingest.failures import FailureKeeper
+from dmarc_store.ingest.redelivery import SourceMemory, fingerprint, rememberable, replayed, source_digest
 from dmarc_store.ingest.results import (
     AGGREGATE,
     CONFLICT,
@@ -104,6 +109,27 @@ class IngestService:
 
         With a `deadline` (the Lambda's), a big report's writes may stop part way: `WriteDeferred`, a
         failure of this attempt that the retry continues from where it stopped."""
+        memory = self.store if isinstance(self.store, SourceMemory) else None
+        if memory is None:
+            return self._ingest(source_key, data, deadline, origin)
+        digest = source_digest(data)
+        again = self._recall(memory, digest, source_key)
+        if again is not None:
+            return again
+        result = self._ingest(source_key, data, deadline, origin)
+        remembered = rememberable(result)
+        if remembered is not None:
+            memory.remember_source(digest, fingerprint(self.limits), remembered)
+        return result
+
+    def _ingest(
+        self,
+        source_key: str,
+        data: bytes | Path,
+        deadline: Deadline | None,
+        origin: tuple[str, str | None] | None,
+    ) -> IngestResult:
+        """The full way: unpack, parse, claim and store every piece."""
         result = IngestResult(source_key)
         conflicts: dict[str, list[str]] = {}
         rejected: list[dict[str, Any]] = []
@@ -134,6 +160,14 @@ class IngestService:
         if result.failed:
             raise IngestIncomplete(result)
         return result
+
+    def _recall(self, memory: SourceMemory, digest: str, source_key: str) -> IngestResult | None:
+        """The result of a redelivery of bytes stored cleanly before, if the memory can give it."""
+        remembered = memory.recall_source(digest, fingerprint(self.limits))
+        if remembered is None:
+            return None
+        today = self.clock().date()
+        return replayed(remembered, source_key, lambda dt: self.window.refusal(dt, today))
 
     def _pieces(self, data: bytes | Path, result: IngestResult) -> Iterator[Found]:
         """The pieces of the object; an unexpected error inside unpacking ends it as an internal error."""
