@@ -44,8 +44,10 @@ columns: venv
 	$(BIN)/python scripts/sync_columns.py
 	$(BIN)/python deploy/sql_manifest.py
 
-bench: venv
-	$(BIN)/python benchmarks/bench_parse.py
+# Every figure of the performance targets (issue 16), each against its target: benchmarks/run_all.py.
+# BENCH_ARGS="--only parse queries" runs some of them; --list names them.
+bench: venv deploy-deps asn
+	$(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
 
 # One report of 100k, 300k and 1M records: peak RSS and time of ingest, locally and through the Lambda on moto.
 bench-big: venv

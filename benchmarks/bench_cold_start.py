@@ -13,8 +13,8 @@ build/lambda-sim stands in for the pandas layer and the runtime's boto3. Then, i
 again. The layer's bytecode is written once before the runs (a warm-up on a hard-linked copy, never in
 build/), so both cases load the layer alike and only the package's bytecode differs. Printed: the median
 import time of each case (perf_counter around the import, and -X importtime's cumulative figure for the
-module), their ratio, the target (<= 0.3 s with .pyc) as PASS or MISS, and the 10 largest cumulative
-imports of a run with .pyc.
+module), their ratio, the target (<= 0.3 s with .pyc) as a TARGET line (meets or misses), and the 10
+largest cumulative imports of a run with .pyc.
 
     .venv/bin/python benchmarks/bench_cold_start.py [--zip .serverless/dmarc.zip] [--runs 7]
 """
@@ -135,8 +135,13 @@ def main() -> None:
         importtime = statistics.median(run.cumulative.get(args.module, 0.0) for run in case_runs)
         print(f"  {case:<10} {medians[case]:.3f} s   (-X importtime cumulative {importtime:.3f} s)")
     ratio = medians["without"] / medians["with .pyc"]
-    verdict = "PASS" if medians["with .pyc"] <= TARGET_SECONDS else "MISS"
-    print(f"  ratio      {ratio:.2f}x faster with .pyc; target <= {TARGET_SECONDS} s with .pyc: {verdict}")
+    verdict = "meets" if medians["with .pyc"] <= TARGET_SECONDS else "misses"
+    print(f"  ratio      {ratio:.2f}x faster with .pyc")
+    print(
+        f"TARGET import {args.module} with .pyc: {medians['with .pyc']:.3f} s"
+        f" (target <= {TARGET_SECONDS} s) {verdict}"
+    )
+    print(f"  without .pyc: {medians['without']:.3f} s, {ratio:.2f}x the time")
     fastest = min(runs["with .pyc"], key=lambda run: run.seconds)
     print("top 10 cumulative imports (-X importtime, the fastest run with .pyc):")
     for name, seconds in sorted(fastest.cumulative.items(), key=lambda item: -item[1])[:10]:

@@ -1,0 +1,130 @@
+"""Every saved query and view on a generated year, before and after compaction, and what Athena would scan.
+
+The year (`query_year.py`: 4 domains x 5 reporters x 365 days x 50 records = 7,300 reports and 365,000
+records, ingested and compacted by the product's own code, cached in `.benchmarks-data/query-year/`;
+about 2.5 minutes to build once) is queried whole-process, as a user runs it:
+
+    dmarc query NAME --store STORE --format csv --param days=D        each saved query
+    dmarc query --sql "SELECT count(*) FROM VIEW" --store STORE        each view
+
+with D reaching the year's last 30 days, before compaction (one Parquet file per report) and after it
+(one per table and day), interleaved. The targets: at most 1 s after compaction and 3 s before. For each
+saved query it also prints the bytes Athena would scan on the year for that window and for 7 days
+(`athena_scan.scan_estimate`: the columns the SQL reads, the partitions its dt window opens, the column
+chunks' sizes from the Parquet footers) and the files opened, which shows the partition and column
+pruning. Not measured here yet: the hand-written DuckDB reference query per question (issue 16's
+"at most 3 times the reference"), and compaction's row-group sizing against Athena's advice.
+
+    .venv/bin/python benchmarks/bench_queries.py [--only senders new_sources] [--views-only]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from athena_scan import scan_estimate  # noqa: E402
+from query_year import year  # noqa: E402
+
+REPO = HERE.parent
+DMARC = REPO / ".venv" / "bin" / "dmarc"
+VIEWS = sorted(path.stem for path in (REPO / "athena_queries" / "views").glob("*.sql"))
+TARGET_AFTER_SECONDS = 1.0
+TARGET_BEFORE_SECONDS = 3.0
+WINDOW_DAYS = 30
+
+
+def saved_queries() -> list[str]:
+    listed = subprocess.run(
+        [str(DMARC), "query", "--list", "--format", "json"], capture_output=True, text=True
+    )
+    return sorted(json.loads(line)["name"] for line in listed.stdout.splitlines() if line.strip())
+
+
+def timed(command: list[str]) -> tuple[float, bool]:
+    """Wall seconds of one whole process, and whether it succeeded."""
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, check=False)
+    return time.perf_counter() - started, done.returncode == 0
+
+
+def query_command(name: str, store: Path, days: int) -> list[str]:
+    return [str(DMARC), "query", name, "--store", str(store), "--format", "csv", "--param", f"days={days}"]
+
+
+def view_command(name: str, store: Path) -> list[str]:
+    return [str(DMARC), "query", "--sql", f"SELECT count(*) FROM {name}", "--store", str(store)]
+
+
+def verdict(seconds: float, target: float) -> str:
+    return "meets" if seconds <= target else "misses"
+
+
+def report(kind: str, name: str, before: tuple[float, bool], after: tuple[float, bool]) -> None:
+    failed = [label for label, (_, ok) in (("before", before), ("after", after)) if not ok]
+    note = f"  FAILED {' and '.join(failed)}" if failed else ""
+    print(f"{kind:5} {name:28} before {before[0]:6.2f} s   after {after[0]:6.2f} s{note}")
+    print(
+        f"TARGET {kind} {name} after compaction: {after[0]:.2f} s (target <= {TARGET_AFTER_SECONDS:g} s)"
+        f" {verdict(after[0], TARGET_AFTER_SECONDS) if after[1] else 'misses'}"
+    )
+    print(
+        f"TARGET {kind} {name} before compaction: {before[0]:.2f} s (target <= {TARGET_BEFORE_SECONDS:g} s)"
+        f" {verdict(before[0], TARGET_BEFORE_SECONDS) if before[1] else 'misses'}"
+    )
+
+
+def athena_bytes(store: Path, names: list[str], window: int, week: int) -> None:
+    print(f"\nAthena, compacted year: bytes scanned for the last {WINDOW_DAYS} days and for 7 days")
+    print(f"{'query':28} {'30 days':>12} {'files':>6} {'7 days':>12} {'files':>6}  pruned  columns read")
+    for name in names:
+        try:
+            month, seven = scan_estimate(store, name, window), scan_estimate(store, name, week)
+        except Exception as error:  # an estimate the SQL analysis cannot make: said, not hidden
+            print(f"{name:28} no estimate: {type(error).__name__}: {error}")
+            continue
+        columns = sum(len(cols) for cols in seven.columns.values())
+        print(
+            f"{name:28} {month.bytes_scanned:12,} {month.files:6} {seven.bytes_scanned:12,} {seven.files:6}"
+            f"  {'yes' if seven.pruned else 'no ':3}     {columns} in {', '.join(sorted(seven.columns))}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--only", nargs="+", metavar="NAME", help="these saved queries and views only")
+    parser.add_argument("--views-only", action="store_true")
+    options = parser.parse_args()
+    the_year = year()
+    window, week = the_year.days_back(WINDOW_DAYS), the_year.days_back(7)
+    queries = [] if options.views_only else saved_queries()
+    views = VIEWS
+    if options.only:
+        queries = [name for name in queries if name in options.only]
+        views = [name for name in views if name in options.only]
+    print(f"the year: {the_year.before} (before compaction), {the_year.after} (after); days={window}")
+    for name in views:
+        report(
+            "view",
+            name,
+            timed(view_command(name, the_year.before)),
+            timed(view_command(name, the_year.after)),
+        )
+    for name in queries:
+        before = timed(query_command(name, the_year.before, window))
+        after = timed(query_command(name, the_year.after, window))
+        report("query", name, before, after)
+    athena_bytes(the_year.after, queries, window, week)
+
+
+if __name__ == "__main__":
+    main()
