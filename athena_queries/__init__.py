@@ -46,6 +46,7 @@ __all__ = [
     "TableDefinition",
     "UnknownQueryError",
     "ViewDefinition",
+    "mentioned_words",
     "saved_queries",
     "saved_query",
     "tables",
@@ -212,6 +213,12 @@ def _header(stem: str, text: str) -> tuple[dict[str, str], tuple[Parameter, ...]
     return keys, tuple(parameters)
 
 
+def mentioned_words(sql: str) -> frozenset[str]:
+    """Every lower-cased word of the SQL outside comments and string literals: a superset of the names
+    of the tables and views it reads."""
+    return frozenset(re.findall(r"[a-z_][a-z0-9_]*", _strip_comments_and_strings(sql).lower()))
+
+
 def _strip_comments_and_strings(sql: str) -> str:
     """The SQL with comments removed and string literals emptied (quotes kept)."""
     return re.sub(r"--[^\n]*|'(?:[^']|'')*'", lambda m: "''" if m.group(0).startswith("'") else "", sql)
@@ -298,10 +305,7 @@ def views() -> tuple[ViewDefinition, ...]:
         if not match or match.group(1) != stem:
             raise QueryDefinitionError(f"{stem}: expected 'CREATE OR REPLACE VIEW {stem} AS SELECT ...'")
         parsed[stem] = ViewDefinition(stem, keys.get("about", ""), sql, match.group(2), ())
-    words = {
-        name: set(re.findall(r"[a-z_][a-z0-9_]*", _strip_comments_and_strings(view.select_sql).lower()))
-        for name, view in parsed.items()
-    }
+    words = {name: mentioned_words(view.select_sql) for name, view in parsed.items()}
     ordered: list[ViewDefinition] = []
 
     def visit(name: str, path: tuple[str, ...]) -> None:

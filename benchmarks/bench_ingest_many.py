@@ -30,6 +30,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bytecode import compile_project  # noqa: E402 - this folder, put on the path above
+
 MAKE_REPORT = REPO.parent / "shared" / "tools" / "make_report.py"
 DMARC = REPO / ".venv" / "bin" / "dmarc"
 KINDS: tuple[tuple[str, list[str]], ...] = (
@@ -83,6 +85,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--cache", type=Path, default=REPO / ".benchmarks-data" / "ingest-many")
     args = parser.parse_args()
+    compile_project()
     from parsedmarc_env import parsedmarc_command
 
     folder = args.cache / str(args.reports)

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bytecode import compile_project
 from parsedmarc_env import parsedmarc_command  # this folder, put on the path above
 
 REPO = Path(__file__).resolve().parent.parent
@@ -173,6 +174,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=REPO / ".benchmarks-data")
     parser.add_argument("--no-parsedmarc", action="store_true", help="skip the parsedmarc runs")
     options = parser.parse_args()
+    compile_project()
     if not DMARC.exists():
         raise SystemExit(f"{DMARC} is missing: run `make venv` first")
 

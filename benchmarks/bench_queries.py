@@ -31,6 +31,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from athena_scan import scan_estimate  # noqa: E402
+from bytecode import compile_project  # noqa: E402 - this folder, put on the path above
 from query_year import year  # noqa: E402
 
 REPO = HERE.parent
@@ -104,6 +105,7 @@ def main() -> None:
     parser.add_argument("--only", nargs="+", metavar="NAME", help="these saved queries and views only")
     parser.add_argument("--views-only", action="store_true")
     options = parser.parse_args()
+    compile_project()
     the_year = year()
     window, week = the_year.days_back(WINDOW_DAYS), the_year.days_back(7)
     queries = [] if options.views_only else saved_queries()

@@ -42,6 +42,7 @@ def ensure_parsedmarc() -> Path:
                 "pip",
                 "install",
                 "--quiet",
+                "--compile-bytecode",
                 "--python",
                 str(VENV / "bin" / "python"),
                 "-r",

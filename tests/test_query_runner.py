@@ -81,6 +81,31 @@ def test_dt_is_a_string_as_in_glue(corpus_runner: DuckDBQueryRunner) -> None:
     assert len(table.column("dt")[0].as_py()) == len("2025-01-01")
 
 
+def test_a_query_reads_only_the_tables_and_views_it_names(store_copy: Path) -> None:
+    """Nothing is installed up front: a broken table that a query does not read does not stop it."""
+    for path in (store_copy / "parquet" / "records").rglob("*.parquet"):
+        path.write_bytes(b"not parquet")
+    runner = DuckDBQueryRunner(store_copy)
+    reports = runner.run_sql("SELECT count(*) AS n FROM report_details").to_pylist()
+    assert reports[0]["n"] > 0
+    with pytest.raises(QueryFailedError, match="records"):
+        runner.run_sql("SELECT count(*) AS n FROM record_details")
+
+
+def test_a_cte_named_like_a_view_is_the_cte(corpus_runner: DuckDBQueryRunner) -> None:
+    sql = "WITH record_details AS (SELECT 7 AS seven) SELECT seven FROM record_details"
+    assert corpus_runner.run_sql(sql).to_pylist() == [{"seven": 7}]
+
+
+def test_the_schema_lists_every_table_and_view_with_its_columns(corpus_runner: DuckDBQueryRunner) -> None:
+    schema = corpus_runner.schema
+    names = {table.name for table in athena_queries.tables()} | {view.name for view in athena_queries.views()}
+    assert set(schema) == names
+    for view in athena_queries.views():
+        columns = corpus_runner.run_sql(f"SELECT * FROM {view.name} LIMIT 0").column_names
+        assert list(schema[view.name]) == columns, view.name
+
+
 class FakeWrangler:
     """Stands in for awswrangler.athena.read_sql_query: records the call, answers with a frame."""
 

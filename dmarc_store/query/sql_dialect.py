@@ -23,6 +23,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import pyarrow as pa
@@ -252,11 +253,13 @@ def athena_type(arrow_type: pa.DataType) -> str:
     raise TypeError(f"no Athena type for Arrow type {arrow_type}")
 
 
+@cache
 def duckdb_type(athena_ddl_type: str) -> str:
     """A DDL type (``array<struct<a:string>>``) in DuckDB's spelling (``STRUCT(a TEXT)[]``)."""
     return exp.DataType.build(athena_ddl_type, dialect=ATHENA).sql(DUCKDB)
 
 
+@cache
 def trino_type(duckdb_type_text: str) -> str:
     """A DuckDB type (as DESCRIBE prints it) in the spelling ``to_duckdb``'s schema accepts."""
     return exp.DataType.build(duckdb_type_text, dialect=DUCKDB).sql(ATHENA)
