@@ -39,10 +39,12 @@ pytest: venv
 test: lint typecheck pytest
 
 # After adding a column to dmarc_model/columns.py (and its DDL line), or changing athena_queries/:
-# rewrite the views' column lists, README.md's column tables and deploy/sql-manifest.json.
+# rewrite the views' column lists, README.md's column tables, deploy/sql-manifest.json and the views
+# compiled for DuckDB (dmarc_store/query/compiled_views.json).
 columns: venv
 	$(BIN)/python scripts/sync_columns.py
 	$(BIN)/python deploy/sql_manifest.py
+	$(BIN)/python scripts/compile_views.py
 
 # Every figure of the performance targets (issue 16), each against its target: benchmarks/run_all.py.
 # BENCH_ARGS="--only parse queries" runs some of them; --list names them.

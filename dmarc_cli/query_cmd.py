@@ -153,15 +153,16 @@ def _print_list(output_format: str, raw: bool) -> None:
 
 
 def _print_result(table: pa.Table, output_format: str, title: str, raw: bool) -> None:
-    rows: list[dict[str, Any]] = table.to_pylist()
     columns: list[str] = list(table.column_names)
+    if output_format == "csv":
+        writer = CsvRows(sys.stdout, raw=raw, line_end="\n")
+        writer.row(columns)
+        writer.columns([column.to_pylist() for column in table.columns])
+        return
+    rows: list[dict[str, Any]] = table.to_pylist()
     if output_format == "json":
         for row in rows:
             echo_json_line(row)
-    elif output_format == "csv":
-        writer = CsvRows(sys.stdout, raw=raw, line_end="\n")
-        writer.row(columns)
-        writer.rows([row[column] for column in columns] for row in rows)
     else:
         _print_grid(rows, columns, title)
 

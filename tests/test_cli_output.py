@@ -33,7 +33,7 @@ from hypothesis import strategies as st
 
 import dmarc_cli.output
 from dmarc_cli.main import cli
-from dmarc_cli.output import csv_cell, json_line, safe_terminal, text_cell
+from dmarc_cli.output import csv_cell, csv_column, json_line, safe_terminal, text_cell
 from tests.helpers import REPO
 from tests.support.payload_reports import csv_shown
 
@@ -159,8 +159,8 @@ def store(reports: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_the_output_layer_exports_what_we_meant() -> None:
     assert set(dmarc_cli.output.__all__) == {
-        "CRLF", "FORMULA_TRIGGERS", "CsvRows", "csv_cell", "echo_json_line", "json_line", "neutralise",
-        "safe_terminal", "terminal_console", "terminal_line", "terminal_text", "text_cell",
+        "CRLF", "FORMULA_TRIGGERS", "CsvRows", "csv_cell", "csv_column", "echo_json_line", "json_line",
+        "neutralise", "safe_terminal", "terminal_console", "terminal_line", "terminal_text", "text_cell",
     }  # fmt: skip
 
 
@@ -243,6 +243,41 @@ def test_csv_cells_are_neutralised_unless_raw_and_always_utf8(
     assert csv_cell(value) == neutralised
     assert csv_cell(value, raw=True) == raw
     csv_cell(value).encode("utf-8")
+
+
+_CELL_VALUES = st.one_of(
+    st.none(),
+    st.text(),
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.booleans(),
+    st.datetimes(),
+    st.datetimes(timezones=st.just(dt.UTC)),
+    st.decimals(allow_nan=False, allow_infinity=False),
+)
+
+
+@given(
+    st.one_of(
+        st.lists(_CELL_VALUES),
+        st.lists(st.one_of(st.none(), st.text())),
+        st.lists(st.one_of(st.none(), st.integers(), st.floats(allow_nan=False))),
+        st.lists(st.one_of(st.none(), st.datetimes(), st.datetimes(timezones=st.just(dt.UTC)))),
+    ),
+    st.booleans(),
+)
+def test_a_csv_column_is_its_cells_one_by_one(values: list[object], raw: bool) -> None:
+    assert csv_column(values, raw=raw) == [csv_cell(value, raw=raw) for value in values]
+
+
+@pytest.mark.parametrize("line_end", ["\n", "\r\n"])
+def test_csv_rows_by_column_write_what_rows_one_by_one_write(line_end: str) -> None:
+    columns = [["a", "=b", None, "c\r\nd", "e\rf"], [1, None, -2, 3, 4], [1.5, None, 2.0, None, 0.1]]
+    by_row, by_column = io.StringIO(), io.StringIO()
+    dmarc_cli.output.CsvRows(by_row, line_end=line_end).rows(zip(*columns, strict=True))
+    written = dmarc_cli.output.CsvRows(by_column, line_end=line_end).columns(columns)
+    assert written == len(columns[0])
+    assert by_column.getvalue() == by_row.getvalue()
 
 
 def test_json_lines_escape_what_a_terminal_would_obey_and_read_back_the_same() -> None:

@@ -2,7 +2,8 @@
 
     text_cell(value)             the one value-to-text conversion (tables and CSV)
     CsvRows(stream, raw=False)   RFC 4180 rows; text a spreadsheet would run as a formula neutralised,
-                                 controls shown escaped as in the terminal (tab and line ends kept)
+                                 controls shown escaped as in the terminal (tab and line ends kept);
+                                 ``.columns(...)`` writes a table column by column (``csv_column``)
     safe_terminal(text)          controls, escape sequences and invisible format characters as escapes
     terminal_console()           a rich console that never reads markup, emoji codes or highlights
     terminal_text(value), terminal_line(...)   rich Text from report values: colour by style, not markup
@@ -13,7 +14,7 @@ control sequence, or rich's markup parser. The one rule for controls is ``_contr
 ``--raw`` CSV is the only output that writes report text exactly (for programs, by request).
 """
 
-from dmarc_cli.output._cells import FORMULA_TRIGGERS, csv_cell, neutralise, text_cell
+from dmarc_cli.output._cells import FORMULA_TRIGGERS, csv_cell, csv_column, neutralise, text_cell
 from dmarc_cli.output._csv import CRLF, CsvRows
 from dmarc_cli.output._json import echo_json_line, json_line
 from dmarc_cli.output._terminal import safe_terminal, terminal_console, terminal_line, terminal_text
@@ -23,6 +24,7 @@ __all__ = [
     "FORMULA_TRIGGERS",
     "CsvRows",
     "csv_cell",
+    "csv_column",
     "echo_json_line",
     "json_line",
     "neutralise",

@@ -6,6 +6,7 @@ import datetime as dt
 import decimal
 import json
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from dmarc_cli.output._controls import shown_escaped
@@ -61,4 +62,24 @@ def csv_cell(value: Any, *, raw: bool = False) -> str:
         return (
             _SURROGATE.sub(lambda found: f"\\u{ord(found.group()):04x}", text) if not text.isascii() else text
         )
+    return shown_escaped(neutralise(text), lines=True)
+
+
+def csv_column(values: Sequence[Any], *, raw: bool = False) -> list[str]:
+    """``csv_cell`` of every value of one column, the same text, quicker for the usual columns: numbers,
+    naive timestamps and plain text (printable, no formula trigger) are converted without ``csv_cell``'s
+    checks, everything else goes through it."""
+    kinds = set(map(type, values))
+    if kinds <= {int, float, type(None)}:
+        return ["" if value is None else str(value) for value in values]
+    if kinds <= {dt.datetime, type(None)} and all(value is None or value.tzinfo is None for value in values):
+        return ["" if value is None else value.isoformat(sep=" ") for value in values]
+    if kinds <= {str, type(None)} and not raw:
+        return ["" if value is None else _csv_text(value) for value in values]
+    return [csv_cell(value, raw=raw) for value in values]
+
+
+def _csv_text(text: str) -> str:
+    if text.isprintable() and not text.lstrip(" ").startswith(FORMULA_TRIGGERS):
+        return text
     return shown_escaped(neutralise(text), lines=True)

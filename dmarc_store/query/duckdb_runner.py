@@ -26,7 +26,7 @@ import pyarrow as pa
 import athena_queries
 from athena_queries import ParameterValue, SavedQuery
 from dmarc_store.errors import QueryConfigError, QueryFailedError
-from dmarc_store.query import sql_dialect, view_catalog
+from dmarc_store.query import view_catalog
 from dmarc_store.query.runner import PARTITION_TYPE, bind, first_line
 from dmarc_store.query.view_catalog import empty_table_sql, ident, null_as, quote
 
@@ -66,7 +66,7 @@ class DuckDBQueryRunner:
 
     def translate(self, sql: str) -> str:
         """Athena SQL as the DuckDB SQL this runner would execute."""
-        return self._translate(sql, view_catalog.needed(sql))
+        return view_catalog.translated(sql, view_catalog.needed(sql))
 
     def run_sql(self, sql: str, parameters: Sequence[ParameterValue] = ()) -> pa.Table:
         duck_sql = self._prepare(sql)
@@ -110,19 +110,10 @@ class DuckDBQueryRunner:
     def close(self) -> None:
         self._connection.close()
 
-    def _translate(self, sql: str, needed: view_catalog.Needed) -> str:
-        schema = dict(view_catalog.table_schema())
-        for view in needed.views:
-            schema[view.name] = view_catalog.compiled_view(view.name).columns
-        try:
-            return sql_dialect.to_duckdb(sql, schema)
-        except sql_dialect.SqlTranslationError as error:
-            raise QueryFailedError(str(error)) from None
-
     def _prepare(self, sql: str) -> str:
         """The query translated, and the tables and views it reads created in the connection."""
         needed = view_catalog.needed(sql)
-        duck_sql = self._translate(sql, needed)
+        duck_sql = view_catalog.translated(sql, needed)
         for table in needed.tables:
             if table.name not in self._installed:
                 try:
@@ -171,7 +162,7 @@ class DuckDBQueryRunner:
 
     def _table_sql(self, table: athena_queries.TableDefinition, pattern: str, first: Path) -> str:
         """The SELECT of the table's columns over its files, cast where a file's type differs from Glue's."""
-        wanted = {column.name: sql_dialect.duckdb_type(column.type) for column in table.columns}
+        wanted = view_catalog.duckdb_columns(table)
         partitions = [column.name for column in table.partition_columns]
         present = dict(self._describe(f"SELECT * FROM read_parquet({quote(str(first))})"))  # noqa: S608
         if not set(wanted) <= set(present):
