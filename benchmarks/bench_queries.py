@@ -12,8 +12,12 @@ with D reaching the year's last 30 days, before compaction (one Parquet file per
 saved query it also prints the bytes Athena would scan on the year for that window and for 7 days
 (`athena_scan.scan_estimate`: the columns the SQL reads, the partitions its dt window opens, the column
 chunks' sizes from the Parquet footers) and the files opened, which shows the partition and column
-pruning. Not measured here yet: the hand-written DuckDB reference query per question (issue 16's
-"at most 3 times the reference"), and compaction's row-group sizing against Athena's advice.
+pruning.
+
+Each is also compared with a hand-written DuckDB query answering the same question over the same Parquet
+(`reference/NAME.sql`, checked to give the same rows by `reference_queries.py`), run whole-process too: a
+fresh Python that imports duckdb, runs the statement and writes the result as CSV with pyarrow. The
+target: the product at most 3 times the reference, before and after compaction.
 
     .venv/bin/python benchmarks/bench_queries.py [--only senders new_sources] [--views-only]
 """
@@ -24,6 +28,7 @@ import argparse
 import json
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -33,12 +38,21 @@ sys.path.insert(0, str(HERE))
 from athena_scan import scan_estimate  # noqa: E402
 from bytecode import compile_project  # noqa: E402 - this folder, put on the path above
 from query_year import year  # noqa: E402
+from reference_queries import reference_sql  # noqa: E402
 
 REPO = HERE.parent
 DMARC = REPO / ".venv" / "bin" / "dmarc"
 VIEWS = sorted(path.stem for path in (REPO / "athena_queries" / "views").glob("*.sql"))
 TARGET_AFTER_SECONDS = 1.0
 TARGET_BEFORE_SECONDS = 3.0
+TARGET_RATIO = 3.0
+REFERENCE_RUN = (
+    "import sys, duckdb, pyarrow.csv\n"
+    "connection = duckdb.connect()\n"
+    "connection.execute(\"SET TimeZone = 'UTC'\")\n"
+    "table = connection.sql(open(sys.argv[1]).read()).to_arrow_table()\n"
+    "pyarrow.csv.write_csv(table, sys.stdout.buffer)\n"
+)
 WINDOW_DAYS = 30
 
 
@@ -68,18 +82,46 @@ def verdict(seconds: float, target: float) -> str:
     return "meets" if seconds <= target else "misses"
 
 
-def report(kind: str, name: str, before: tuple[float, bool], after: tuple[float, bool]) -> None:
-    failed = [label for label, (_, ok) in (("before", before), ("after", after)) if not ok]
+Timing = tuple[float, bool]
+
+
+def reference_command(name: str, store: Path, days: int, folder: Path) -> list[str]:
+    """The whole-process run of the hand-written reference for a saved query or view."""
+    path = folder / f"{name}-{store.name}.sql"
+    path.write_text(reference_sql(name, store, days), encoding="utf-8")
+    return [sys.executable, "-c", REFERENCE_RUN, str(path)]
+
+
+def report(kind: str, name: str, timings: dict[str, Timing]) -> None:
+    """One line per query and a TARGET line per figure: seconds after and before, ratio to the reference."""
+    failed = [label for label, (_, ok) in timings.items() if not ok]
     note = f"  FAILED {' and '.join(failed)}" if failed else ""
-    print(f"{kind:5} {name:28} before {before[0]:6.2f} s   after {after[0]:6.2f} s{note}")
+    seconds = {label: value for label, (value, _) in timings.items()}
     print(
-        f"TARGET {kind} {name} after compaction: {after[0]:.2f} s (target <= {TARGET_AFTER_SECONDS:g} s)"
-        f" {verdict(after[0], TARGET_AFTER_SECONDS) if after[1] else 'misses'}"
+        f"{kind:5} {name:28} before {seconds['before']:6.2f} s (reference {seconds['reference before']:5.2f})"
+        f"   after {seconds['after']:6.2f} s (reference {seconds['reference after']:5.2f}){note}"
     )
-    print(
-        f"TARGET {kind} {name} before compaction: {before[0]:.2f} s (target <= {TARGET_BEFORE_SECONDS:g} s)"
-        f" {verdict(before[0], TARGET_BEFORE_SECONDS) if before[1] else 'misses'}"
-    )
+    for stage, target in (("after", TARGET_AFTER_SECONDS), ("before", TARGET_BEFORE_SECONDS)):
+        ok = timings[stage][1]
+        print(
+            f"TARGET {kind} {name} {stage} compaction: {seconds[stage]:.2f} s (target <= {target:g} s)"
+            f" {verdict(seconds[stage], target) if ok else 'misses'}"
+        )
+        ratio = seconds[stage] / seconds[f"reference {stage}"]
+        print(
+            f"TARGET {kind} {name} {stage} compaction vs hand-written DuckDB: {ratio:.1f}x"
+            f" (target <= {TARGET_RATIO:g}x) {verdict(ratio, TARGET_RATIO) if ok else 'misses'}"
+        )
+
+
+def measure(product: dict[str, list[str]], reference: dict[str, list[str]], repeat: int) -> dict[str, Timing]:
+    """Product and reference, before and after compaction, interleaved; the best of ``repeat`` runs."""
+    runs: dict[str, list[Timing]] = {}
+    for _ in range(repeat):
+        for stage in ("before", "after"):
+            runs.setdefault(stage, []).append(timed(product[stage]))
+            runs.setdefault(f"reference {stage}", []).append(timed(reference[stage]))
+    return {label: (min(s for s, _ in done), all(ok for _, ok in done)) for label, done in runs.items()}
 
 
 def athena_bytes(store: Path, names: list[str], window: int, week: int) -> None:
@@ -104,6 +146,7 @@ def main() -> None:
     )
     parser.add_argument("--only", nargs="+", metavar="NAME", help="these saved queries and views only")
     parser.add_argument("--views-only", action="store_true")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each command (the best is kept)")
     options = parser.parse_args()
     compile_project()
     the_year = year()
@@ -114,17 +157,21 @@ def main() -> None:
         queries = [name for name in queries if name in options.only]
         views = [name for name in views if name in options.only]
     print(f"the year: {the_year.before} (before compaction), {the_year.after} (after); days={window}")
-    for name in views:
-        report(
-            "view",
-            name,
-            timed(view_command(name, the_year.before)),
-            timed(view_command(name, the_year.after)),
-        )
-    for name in queries:
-        before = timed(query_command(name, the_year.before, window))
-        after = timed(query_command(name, the_year.after, window))
-        report("query", name, before, after)
+    stores = {"before": the_year.before, "after": the_year.after}
+    with tempfile.TemporaryDirectory() as folder:
+        for name in views:
+            product = {stage: view_command(name, store) for stage, store in stores.items()}
+            reference = {
+                stage: reference_command(f"view_{name}", store, window, Path(folder))
+                for stage, store in stores.items()
+            }
+            report("view", name, measure(product, reference, options.repeat))
+        for name in queries:
+            product = {stage: query_command(name, store, window) for stage, store in stores.items()}
+            reference = {
+                stage: reference_command(name, store, window, Path(folder)) for stage, store in stores.items()
+            }
+            report("query", name, measure(product, reference, options.repeat))
     athena_bytes(the_year.after, queries, window, week)
 
 

@@ -93,6 +93,34 @@ def test_unnest_of_rows_spreads_the_fields_into_columns(duck: duckdb.DuckDBPyCon
     assert left == [(-7, None), (7, "a.example"), (7, "b.example")]
 
 
+@pytest.mark.parametrize(
+    ("athena_sql", "parameters", "moved", "expected"),
+    [
+        # both conditions read the unnested table alone: both move, in their order
+        ("SELECT t.n, s.domain FROM t AS t CROSS JOIN UNNEST(t.sigs) AS s(domain, selector, result) "
+         "WHERE t.n > ? AND t.ip LIKE ? ORDER BY s.domain", [0, "192.%"], True,
+         [(7, "a.example"), (7, "b.example")]),
+        # a condition on the unnested rows stays after the join
+        ("SELECT t.n, s.domain FROM t AS t CROSS JOIN UNNEST(t.sigs) AS s(domain, selector, result) "
+         "WHERE t.n > ? AND s.result = 'pass' ORDER BY s.domain", [0], True, [(7, "a.example")]),
+        # a placeholder in the select list: nothing moves (the placeholders would change order)
+        ("SELECT t.n + ? AS m, s.domain FROM t AS t CROSS JOIN UNNEST(t.sigs) AS s(domain, selector, result) "
+         "WHERE t.n > ? ORDER BY s.domain", [1, 0], False, [(8, "a.example"), (8, "b.example")]),
+        # the first condition reads the unnested rows: nothing moves
+        ("SELECT t.n, s.domain FROM t AS t LEFT JOIN UNNEST(t.sigs) AS s(domain, selector, result) ON true "
+         "WHERE s.domain IS NULL AND t.n < ? ORDER BY t.n", [0], False, [(-7, None)]),
+    ],
+)  # fmt: skip
+def test_conditions_on_the_table_move_before_its_unnest_with_the_same_rows(
+    duck: duckdb.DuckDBPyConnection, athena_sql: str, parameters: list[Any], moved: bool, expected: list[Any]
+) -> None:
+    """DuckDB does not push a WHERE through the lateral join of an UNNEST, so the translation filters the
+    table first (a dt window then prunes partitions); the rows are those of the filter after the join."""
+    duck_sql = to_duckdb(athena_sql, SCHEMA)
+    assert ("(SELECT * FROM" in duck_sql) is moved
+    assert duck.execute(duck_sql, parameters).fetchall() == expected
+
+
 def test_lambdas_over_arrays_of_rows(duck: duckdb.DuckDBPyConnection) -> None:
     rows = run(
         duck,

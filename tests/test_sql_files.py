@@ -21,9 +21,23 @@ DOCS = Path(__file__).resolve().parents[1] / "README.md"
 def test_public_names_are_what_we_meant() -> None:
     assert set(athena_queries.__all__) == {
         "PLACEHOLDERS", "Column", "Parameter", "ParameterError", "ParameterValue", "QueryDefinitionError",
-        "SavedQuery", "TableDefinition", "UnknownQueryError", "ViewDefinition", "saved_queries",
-        "saved_query", "tables", "views",
+        "SavedQuery", "TableDefinition", "UnknownQueryError", "ViewDefinition", "mentioned_words",
+        "saved_queries", "saved_query", "tables", "views",
     }  # fmt: skip
+
+
+def test_mentioned_words_skip_comments_and_strings() -> None:
+    sql = "SELECT a FROM record_details -- reports\nWHERE b = 'source_summary' AND \"Views\" > 1"
+    assert athena_queries.mentioned_words(sql) == {
+        "select",
+        "a",
+        "from",
+        "record_details",
+        "where",
+        "b",
+        "and",
+        "views",
+    }
 
 
 def test_the_loader_lists_every_file_once() -> None:

@@ -9,7 +9,10 @@ Rewrites made here (each pinned by tests/test_sql_dialect.py):
     - ``date_add``/``date_trunc`` on a ``date`` stay a ``date`` (DuckDB returns a ``timestamp``, which
       would also turn ``CAST(... AS varchar)`` into '2025-01-01 00:00:00');
     - ``CROSS|LEFT JOIN UNNEST(array_of_rows) AS t(f1, f2, ...)``, where Trino spreads the row's fields
-      into columns, becomes a DuckDB subquery that unnests with ``max_depth := 2``.
+      into columns, becomes a DuckDB subquery that unnests with ``max_depth := 2``;
+    - the conditions of a WHERE that read only the table an UNNEST joins to move into a subquery on that
+      table (DuckDB does not push them through the lateral join, so a ``dt`` window would open every
+      partition), unless that would change the order of the ``?`` placeholders.
 
 Functions and forms that do not translate are refused with ``UntranslatableSqlError`` rather than run with
 a different answer; ``UNTRANSLATABLE`` lists them with what to write instead. The project's own SQL avoids
@@ -187,6 +190,54 @@ def _rewrite_unnest_of_rows(tree: exp.Expr) -> None:
         unnest.replace(exp.Subquery(this=subquery.unnest(), alias=alias.copy()))
 
 
+def _is_lateral_unnest(join: exp.Join) -> bool:
+    target = join.this
+    if isinstance(target, exp.Unnest):
+        return True
+    inner = target.this if isinstance(target, exp.Subquery) else None
+    return (
+        isinstance(inner, exp.Select)
+        and not inner.args.get("from_")
+        and len(inner.expressions) == 1
+        and isinstance(inner.expressions[0], exp.Unnest | exp.Explode)
+    )
+
+
+def _filter_before_unnest(tree: exp.Expr) -> None:
+    """``FROM t AS a CROSS JOIN UNNEST(a.x) ... WHERE p(a) AND q`` as ``FROM (SELECT * FROM t AS a WHERE
+    p(a)) AS a CROSS JOIN UNNEST(a.x) ... WHERE q``: the same rows, with ``p`` where DuckDB can push it.
+
+    Only the leading conditions that read ``a`` alone move, and only when the select list and the joins
+    hold no ``?``, so the placeholders keep their order."""
+    for select in list(tree.find_all(exp.Select)):
+        source, joins, where = select.args.get("from_"), select.args.get("joins"), select.args.get("where")
+        if not (source and joins and where and isinstance(source.this, exp.Table) and source.this.alias):
+            continue
+        if not all(_is_lateral_unnest(join) for join in joins):
+            continue
+        if any(node.find(exp.Placeholder) for node in (*select.expressions, *joins)):
+            continue
+        alias = source.this.alias
+        conditions = list(where.this.flatten()) if isinstance(where.this, exp.And) else [where.this]
+        leading = next((i for i, c in enumerate(conditions) if not _reads_only(c, alias)), len(conditions))
+        if leading == 0:
+            continue
+        inner = exp.select("*").from_(source.this.copy()).where(exp.and_(*conditions[:leading], copy=True))
+        source.set("this", exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier(alias))))
+        rest = conditions[leading:]
+        select.set("where", exp.Where(this=exp.and_(*rest, copy=True)) if rest else None)
+
+
+def _reads_only(condition: exp.Expr, alias: str) -> bool:
+    """Whether a condition reads columns of ``alias`` alone (and no subquery or aggregate)."""
+    columns = list(condition.find_all(exp.Column))
+    return (
+        bool(columns)
+        and all(column.table == alias for column in columns)
+        and not condition.find(exp.Subquery, exp.Select, exp.AggFunc, exp.Window)
+    )
+
+
 def _keep_athena_types(tree: exp.Expr) -> None:
     """Cast back where DuckDB's result type differs from Athena's (innermost first)."""
     kinds = (exp.Sum, exp.CountIf, exp.DateAdd, exp.DateSub, exp.DateTrunc, exp.TimestampTrunc)
@@ -216,6 +267,7 @@ def to_duckdb(sql: str, schema: Schema) -> str:
         raise SqlSyntaxError(_first_line(error)) from None
     _check_typed(tree)
     _rewrite_unnest_of_rows(tree)
+    _filter_before_unnest(tree)
     _keep_athena_types(tree)
     return tree.sql(DUCKDB)
 
