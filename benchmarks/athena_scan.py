@@ -8,10 +8,10 @@ partitions it touches (10 MB at least per query). Both come from the query's SQL
 - columns: the saved query with every view it reads written inline (recursively), qualified against the
   tables' DDL and with unused projections pushed down (``pushdown_projections``), as Trino prunes them:
   per table, the columns some scope still names (join keys, window keys and ordering included);
-- partitions: a query that compares a ``dt`` column with ``>=`` (the saved queries' window, ``dt >=
-  today - days``, reaching the tables through the views, whose joins and windows all carry ``dt``) touches
-  the days from ``today - days`` on; any other (``new_sources`` filters ``first_dt`` of an aggregate)
-  touches every partition;
+- partitions: a scan of a table under a ``dt >=`` comparison (the saved queries' window, ``dt >= today -
+  days``, reaching the tables through the views, whose joins and windows all carry ``dt``) touches the
+  days from ``today - days`` on; any other scan (``new_sources``' first day of each source) touches every
+  partition;
 - bytes: for each Parquet file of those partitions (``<root>/parquet/<table>/dt=<day>/``), the compressed
   size of every row group's column chunks of those columns (nested columns: all their leaves). The footer
   and the partition column (a folder name) cost nothing here.
@@ -42,7 +42,7 @@ sys.path.insert(0, str(REPO))
 
 import athena_queries  # noqa: E402 - after the repository is on the path
 
-__all__ = ["ATHENA_MINIMUM_BYTES", "ScanEstimate", "columns_read", "prunes_by_dt", "scan_estimate"]
+__all__ = ["ATHENA_MINIMUM_BYTES", "ScanEstimate", "columns_read", "scan_estimate", "scans"]
 
 ATHENA = "athena"
 ATHENA_MINIMUM_BYTES = 10 * 1024 * 1024
@@ -55,7 +55,7 @@ class ScanEstimate:
     days: int
     """The ``days`` parameter the estimate is for."""
     pruned: bool
-    """The query's dt window prunes partitions (else it reads every partition)."""
+    """Every scan of the query is pruned by its dt window (else some scan reads every partition)."""
     columns: Mapping[str, tuple[str, ...]]
     """Table -> the columns read from its files (sorted; ``dt``, a partition, is not read)."""
     partitions: Mapping[str, tuple[str, ...]]
@@ -77,23 +77,32 @@ def scan_estimate(store_root: Path, query_name: str, days: int | None) -> ScanEs
     query = athena_queries.saved_query(query_name)
     if days is None:
         days = next(int(p.default) for p in query.parameters if p.name == "days")
-    pruned = prunes_by_dt(query.sql)
     cutoff = (datetime.now(UTC).date() - timedelta(days=days)).isoformat()
-    columns: dict[str, tuple[str, ...]] = {}
-    partitions: dict[str, tuple[str, ...]] = {}
+    read = scans(query.sql)
+    columns: dict[str, set[str]] = {}
+    partitions: dict[str, set[str]] = {}
     sizes: dict[str, int] = {}
     files = 0
-    for table, names in sorted(columns_read(query.sql).items()):
-        columns[table] = tuple(sorted(names - _partition_names(table)))
+    for (table, pruned), names in sorted(read.items()):
+        wanted = names - _partition_names(table)
+        columns.setdefault(table, set()).update(wanted)
         folders = sorted((store_root / "parquet" / table).glob("dt=*"))
         chosen = [f for f in folders if not pruned or f.name.removeprefix("dt=") >= cutoff]
-        partitions[table] = tuple(folder.name.removeprefix("dt=") for folder in chosen)
-        sizes[table] = 0
+        partitions.setdefault(table, set()).update(folder.name.removeprefix("dt=") for folder in chosen)
+        sizes.setdefault(table, 0)
         for folder in chosen:
             for path in sorted(folder.glob("*.parquet")):
                 files += 1
-                sizes[table] += chunk_bytes(path, set(columns[table]))
-    return ScanEstimate(query_name, days, pruned, columns, partitions, files, sizes)
+                sizes[table] += chunk_bytes(path, wanted)
+    return ScanEstimate(
+        query_name,
+        days,
+        all(pruned for _, pruned in read),
+        {table: tuple(sorted(names)) for table, names in columns.items()},
+        {table: tuple(sorted(days_)) for table, days_ in partitions.items()},
+        files,
+        sizes,
+    )
 
 
 def chunk_bytes(path: Path, columns: set[str]) -> int:
@@ -111,6 +120,18 @@ def chunk_bytes(path: Path, columns: set[str]) -> int:
 
 def columns_read(sql: str) -> dict[str, set[str]]:
     """Table -> the columns of it that the query (views written inline) still needs, partitions included."""
+    found: dict[str, set[str]] = {}
+    for (table, _), names in scans(sql).items():
+        found.setdefault(table, set()).update(names)
+    return found
+
+
+def scans(sql: str) -> dict[tuple[str, bool], set[str]]:
+    """(table, whether that scan is pruned by a dt window) -> the columns it needs, partitions included.
+
+    A scan of a table is pruned when a ``dt >= ...`` comparison sits in its own scope or one around it
+    (the saved queries' window reaches the tables through the views this way); ``new_sources``, say, also
+    scans records whole for each source's first day."""
     tree = _inline_views(sqlglot.parse_one(sql, read=ATHENA))
     tree = qualify(
         tree,
@@ -119,20 +140,32 @@ def columns_read(sql: str) -> dict[str, set[str]]:
         validate_qualify_columns=False,
     )
     tree = pushdown_projections(tree)
-    found: dict[str, set[str]] = {}
+    found: dict[tuple[str, bool], set[str]] = {}
     for scope in traverse_scope(tree):
         for alias, (_, source) in scope.selected_sources.items():
             if isinstance(source, exp.Table) and source.name in _table_schema():
                 named = {column.name for column in scope.columns if column.table == alias}
-                found.setdefault(source.name, set()).update(named)
+                found.setdefault((source.name, _in_dt_window(source)), set()).update(named)
     return found
 
 
-def prunes_by_dt(sql: str) -> bool:
-    """Whether the query compares a ``dt`` column with ``>=`` (the saved queries' window)."""
-    tree = sqlglot.parse_one(sql, read=ATHENA)
+def _in_dt_window(node: exp.Expr) -> bool:
+    """Whether a SELECT around ``node`` (or its own) has ``dt >= ...`` in its WHERE."""
+    parent = node.parent
+    while parent is not None:
+        if (
+            isinstance(parent, exp.Select)
+            and parent.args.get("where") is not None
+            and _has_dt_window(parent.args["where"])
+        ):
+            return True
+        parent = parent.parent
+    return False
+
+
+def _has_dt_window(where: exp.Expr) -> bool:
     return any(
-        isinstance(node.this, exp.Column) and node.this.name == "dt" for node in tree.find_all(exp.GTE)
+        isinstance(node.this, exp.Column) and node.this.name == "dt" for node in where.find_all(exp.GTE)
     )
 
 

@@ -140,6 +140,27 @@ def athena_bytes(store: Path, names: list[str], window: int, week: int) -> None:
         )
 
 
+def compaction_shape(store: Path) -> None:
+    """Files, sizes and row groups of the compacted year, against Athena's advice (files and row groups
+    of about 128 MB: `ROW_GROUP_BYTES`; fewer, bigger files than one a table and day are not possible
+    without giving up the daily dt partition)."""
+    import pyarrow.parquet as pq
+
+    from dmarc_store.layout import ROW_GROUP_BYTES
+
+    print(f"\nCompacted year: file and row-group sizes (row groups capped at {ROW_GROUP_BYTES // 2**20} MiB)")
+    print(f"{'table':16} {'files':>6} {'rows':>9} {'row groups':>10} {'median file':>12} {'largest':>10}")
+    for folder in sorted((store / "parquet").iterdir()):
+        paths = sorted(folder.glob("dt=*/*.parquet"))
+        if not paths:
+            continue
+        sizes = sorted(path.stat().st_size for path in paths)
+        metadata = [pq.ParquetFile(path).metadata for path in paths]
+        rows, groups = sum(m.num_rows for m in metadata), sum(m.num_row_groups for m in metadata)
+        median, largest = sizes[len(sizes) // 2], sizes[-1]
+        print(f"{folder.name:16} {len(paths):6} {rows:9,} {groups:10} {median:12,} {largest:10,}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -173,6 +194,7 @@ def main() -> None:
             }
             report("query", name, measure(product, reference, options.repeat))
     athena_bytes(the_year.after, queries, window, week)
+    compaction_shape(the_year.after)
 
 
 if __name__ == "__main__":

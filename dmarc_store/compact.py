@@ -72,7 +72,7 @@ import pyarrow.parquet as pq
 from dmarc_model.schema import SCHEMAS
 from dmarc_store.backends.objects import Objects, StoredObject
 from dmarc_store.errors import ObjectMissing
-from dmarc_store.layout import COMPACTED_TABLES, parquet_bytes, partition_prefix
+from dmarc_store.layout import COMPACTED_TABLES, ROW_GROUP_BYTES, parquet_bytes, partition_prefix
 
 __all__ = [
     "COMPACTED_PREFIX",
@@ -215,7 +215,7 @@ def compact_day(objects: Objects, table: str, day: date) -> Compaction | Skipped
     inputs = sorted(parts)
     merged = _merge(table, [parts[key] for key in inputs])
     target = merged_key(table, dt, {key: stored[key].data for key in inputs})
-    objects.put(target, parquet_bytes(merged))
+    objects.put(target, parquet_bytes(merged, row_group_bytes=ROW_GROUP_BYTES))
     rewritten = objects.delete_unchanged({key: stored[key].version for key in inputs if key != target})
     set_aside += [
         SetAside(key, "written again while it was merged: the next run merges it") for key in rewritten

@@ -184,7 +184,17 @@ def _size(text: str) -> int:
     return len(text.encode("utf-8", "surrogatepass"))
 
 
-def parquet_bytes(table: pa.Table) -> bytes:
+ROW_GROUP_BYTES = 128 * 1024 * 1024
+"""A compacted file's row groups hold about this much data (Arrow's in-memory size, at least the
+uncompressed Parquet size): the 128 MB block size Athena's performance tuning guidance gives for Parquet,
+so that a big day splits into row groups Athena reads in parallel, each with its own statistics."""
+
+
+def parquet_bytes(table: pa.Table, *, row_group_bytes: int | None = None) -> bytes:
+    """The table as a Parquet file; with ``row_group_bytes``, in row groups of about that much data."""
+    rows = None
+    if row_group_bytes is not None and table.num_rows:
+        rows = max(1, row_group_bytes * table.num_rows // max(table.nbytes, 1))
     buffer = io.BytesIO()
-    pq.write_table(table, buffer, compression=PARQUET_COMPRESSION)
+    pq.write_table(table, buffer, compression=PARQUET_COMPRESSION, row_group_size=rows)
     return buffer.getvalue()

@@ -199,3 +199,31 @@ def test_bytes_that_are_not_parquet_are_left_in_place(objects: Objects) -> None:
     assert [aside.key for aside in records.set_aside] == [key]
     assert "not a readable Parquet file" in records.set_aside[0].reason
     assert objects.get(key) == b"PAR1 this is not a Parquet file"
+
+
+# --- file shape --------------------------------------------------------------------------------------------
+
+
+def test_a_merged_file_is_written_in_row_groups_of_about_the_configured_size(
+    objects: Objects, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Row groups of ROW_GROUP_BYTES (Athena's 128 MB block size); here shrunk to see a day split."""
+    import dmarc_store.compact as compact_module
+
+    merged_rows = sum(pq.read_table(io.BytesIO(objects.get(key))).num_rows
+                      for key in objects.list(partition_prefix("records", DT)))  # fmt: skip
+    monkeypatch.setattr(compact_module, "ROW_GROUP_BYTES", 1)  # one row a group
+    _compact(objects)
+    (only,) = objects.list(partition_prefix("records", DT))
+    metadata = pq.ParquetFile(io.BytesIO(objects.get(only))).metadata
+    assert metadata.num_rows == merged_rows
+    assert metadata.num_row_groups == merged_rows
+    assert all(metadata.row_group(index).num_rows == 1 for index in range(metadata.num_row_groups))
+
+
+def test_row_groups_hold_about_the_bytes_asked_for() -> None:
+    rows = pa.table({"n": list(range(40_000)), "text": ["x" * 30] * 40_000})
+    for groups in (1, 4, 10):
+        data = parquet_bytes(rows, row_group_bytes=rows.nbytes // groups)
+        assert pq.ParquetFile(io.BytesIO(data)).metadata.num_row_groups == groups
+    assert pq.read_table(io.BytesIO(parquet_bytes(rows, row_group_bytes=1))).equals(rows)

@@ -4,18 +4,22 @@ A view's DuckDB SQL and its output columns depend only on the Glue tables' decla
 store's files (``DuckDBQueryRunner`` casts every table to its declared types), so both are worked out on
 an in-memory DuckDB whose tables are empty and typed, and shared by every runner of the process:
 
-    compiled_view(name)     CompiledView(duck_sql, columns): the view's deps compiled first, its SELECT
-                            translated by ``sql_dialect`` against the tables and those views, its
+    compiled_view(name)     CompiledView(duck_sql, columns, key): the view's deps compiled first, its
+                            SELECT translated by ``sql_dialect`` against the tables and those views, its
                             columns read from DuckDB's catalog (no Parquet is opened)
+    translated(sql, reads)  any Athena SQL as DuckDB SQL, against the tables and the views it reads
     needed(sql)             the tables and views (each view after those it reads) that ``sql`` mentions,
                             directly or through the views it mentions
+    duckdb_columns(table)   a table's columns -> DuckDB type
     table_schema()          Glue table -> column -> type
 
 Translating every view costs about a second, so a query that reads one view pays only for that one, and
-not even that when ``compiled_views.json`` (next to this module, written by ``make columns``, kept fresh by
-tests/test_compiled_views.py) holds it: each entry is used only when its key matches, the SHA-256 of
-everything its translation depends on (the view's SQL, the tables' DDL, the views it reads, sql_dialect's
-source, the sqlglot and DuckDB versions), so an edited view or a changed translation is compiled live.
+usually nothing: ``compiled_views.json`` (next to this module, written by ``make columns``, held fresh by
+tests/test_compiled_views.py) holds every view, every saved query and the tables' DuckDB types compiled
+ahead, so that a saved query does not even load sqlglot. The file is used only when its fingerprint is
+this code's (sql_dialect's source, the sqlglot and DuckDB versions), and each view or query only when its
+key matches (the SHA-256 of its SQL, the DDL of the tables it reads and the keys of the views it reads):
+an edited view, a changed translation or ad hoc SQL is compiled live, never taken stale.
 """
 
 from __future__ import annotations
