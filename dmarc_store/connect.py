@@ -9,6 +9,7 @@
     athena_runner(settings, clients)          the query runner on Athena
     incident_state(settings, clients)         the alerts' incident state in the table (DynamoIncidentState)
     local_store(settings) / ingest_service(store, settings)
+    aws_ingest_service()                      the ingest Lambda's: the AWS store, the environment's settings
 
 Every function here checks the settings it needs and raises ConfigurationError (exit 3) naming them.
 """
@@ -21,23 +22,24 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dmarc_model.errors import ConfigurationError
-from dmarc_store.backends.local import LocalStore
 from dmarc_store.ingest.service import IngestService
 from dmarc_store.reference.published import published_files
 from dmarc_store.senders import local_classifier, settings_classifier
-from dmarc_store.settings import Settings
+from dmarc_store.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from dmarc_model.senders.classify import Classifier
     from dmarc_store.alerts.state import DynamoIncidentState
     from dmarc_store.aws_clients import AwsClients
     from dmarc_store.backends.aws import AwsStore
+    from dmarc_store.backends.local import LocalStore
     from dmarc_store.backends.objects import S3Objects
     from dmarc_store.query import AthenaQueryRunner
 
 __all__ = [
     "athena_runner",
     "aws_classifier",
+    "aws_ingest_service",
     "aws_store",
     "dynamodb",
     "incident_state",
@@ -143,10 +145,18 @@ def athena_runner(settings: Settings, clients: AwsClients | None = None) -> Athe
 
 
 def local_store(settings: Settings, root: Path | None = None) -> LocalStore:
+    from dmarc_store.backends.local import LocalStore  # the CLI's: not in the Lambdas' import graph
+
     store = LocalStore(root or settings.store, lease_seconds=settings.claim_lease_seconds)
     store.classifier = local_classifier(settings, root)
     store.ruf_key_source = ruf_key_source(settings)
     return store
+
+
+def aws_ingest_service(settings: Settings | None = None) -> IngestService:
+    """The ingest Lambda's service: the AWS store, with the settings (default: from the environment)."""
+    settings = settings or get_settings()
+    return ingest_service(aws_store(settings), settings)
 
 
 def ingest_service(store: Any, settings: Settings) -> IngestService:

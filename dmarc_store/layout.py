@@ -47,9 +47,10 @@ import hashlib
 import io
 import itertools
 import re
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
-import pyarrow.parquet as pq
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 INCOMING_PREFIX = "incoming/"
 UPLOADS_PREFIX = "uploads/"
@@ -192,6 +193,8 @@ so that a big day splits into row groups Athena reads in parallel, each with its
 
 def parquet_bytes(table: pa.Table, *, row_group_bytes: int | None = None) -> bytes:
     """The table as a Parquet file; with ``row_group_bytes``, in row groups of about that much data."""
+    import pyarrow.parquet as pq  # here: the ingest Lambda's import (its cold start) needs no pyarrow
+
     rows = None
     if row_group_bytes is not None and table.num_rows:
         rows = max(1, row_group_bytes * table.num_rows // max(table.nbytes, 1))

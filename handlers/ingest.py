@@ -3,15 +3,15 @@
 Bad input is quarantined by the service and acknowledged; any other exception fails only its
 message, which SQS redelivers and finally moves to the dead-letter queue.
 
-The store writes against the invocation's deadline: a report too big to write in the time left stops
-between batches with what it wrote recorded (`WriteDeferred`); its message is failed and made visible
-again at once, and the next invocation goes on from there (dmarc_store.ingest.continuation).
+A report too big for the invocation's time left stops between batches with what it wrote recorded
+(`WriteDeferred`); its message is failed and made visible again at once, and the next invocation goes
+on from there (dmarc_store.ingest.continuation). INIT imports only Powertools and the SQS loop.
 """
 
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -20,12 +20,12 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from dmarc_store.connect import aws_store, ingest_service
 from dmarc_store.errors import IngestIncomplete
 from dmarc_store.ingest.continuation import lambda_deadline, redeliver_now
 from dmarc_store.ingest.s3_events import object_versions
-from dmarc_store.ingest.service import IngestResult, IngestService
-from dmarc_store.settings import get_settings
+
+if TYPE_CHECKING:
+    from dmarc_store.ingest.service import IngestResult, IngestService
 
 logger = Logger(service="dmarc-ingest")
 metrics = Metrics(namespace="DmarcReports", service="ingest")
@@ -34,8 +34,10 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 @cache
 def service() -> IngestService:
-    settings = get_settings()
-    return ingest_service(aws_store(settings), settings)
+    """Built at the first message, once per container, with the store, parser and pyarrow: not at INIT."""
+    from dmarc_store.connect import aws_ingest_service
+
+    return aws_ingest_service()
 
 
 def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
@@ -65,6 +67,4 @@ def _report(result: IngestResult) -> None:
 @logger.inject_lambda_context
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
-    )
+    return process_partial_response(event, record_handler, processor, context)

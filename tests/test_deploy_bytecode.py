@@ -80,13 +80,18 @@ def test_the_bytecode_is_unchecked_hash_pyc_of_the_packaged_sources_for_cpython_
 MODULES_CHECK = """
 import importlib, sys
 sys.path[:0] = [sys.argv[1], sys.argv[2]]
-importlib.import_module(sys.argv[3])
+for name in sys.argv[3:]:
+    importlib.import_module(name)
 print(" ".join(sorted({name.split(".")[0] for name in sys.modules})))
 """
+FIRST_MESSAGE = ("dmarc_store.settings", "dmarc_store.connect", "dmarc_store.ingest.service")
+"""What the ingest handler's `service()` imports at its first message (once per container)."""
+LEFT_TO_THE_FIRST_MESSAGE = ("pyarrow", "numpy", "lxml", "pydantic_settings")
+"""Loaded by the ingest only when a message needs them: its import (INIT) is the cold start's floor."""
 
 
-def imported_roots(task_root: Path, module: str) -> set[str]:
-    """The top-level names in sys.modules after importing module on a clean CPython 3.12."""
+def imported_roots(task_root: Path, *modules: str) -> set[str]:
+    """The top-level names in sys.modules after importing modules on a clean CPython 3.12."""
     layer = require(LAMBDA_SIM)
     flags = ("-I", "-S", "-B")
     result = run_lambda_python(
@@ -95,7 +100,7 @@ def imported_roots(task_root: Path, module: str) -> set[str]:
         MODULES_CHECK,
         str(task_root),
         str(layer),
-        module,
+        *modules,
         task_root=task_root,
         env=LAMBDA_ENV,
     )
@@ -108,5 +113,16 @@ def test_no_handler_imports_a_cli_only_module(task_root: Path, module: str) -> N
     assert not imported_roots(task_root, module) & set(CLI_ONLY)
 
 
-def test_the_ingest_handler_imports_neither_pandas_nor_the_digest_or_query_code(task_root: Path) -> None:
-    assert not imported_roots(task_root, "handlers.ingest") & set(NOT_FOR_INGEST)
+def test_the_ingest_imports_neither_pandas_nor_the_digest_or_query_code_even_at_its_first_message(
+    task_root: Path,
+) -> None:
+    assert not imported_roots(task_root, "handlers.ingest", *FIRST_MESSAGE) & set(NOT_FOR_INGEST)
+
+
+def test_the_ingest_handler_leaves_the_store_the_parser_and_pyarrow_to_its_first_message(
+    task_root: Path,
+) -> None:
+    at_init = imported_roots(task_root, "handlers.ingest")
+    at_first_message = imported_roots(task_root, "handlers.ingest", *FIRST_MESSAGE)
+    assert not at_init & set(LEFT_TO_THE_FIRST_MESSAGE)
+    assert set(LEFT_TO_THE_FIRST_MESSAGE) <= at_first_message

@@ -25,6 +25,7 @@ from botocore.exceptions import ClientError
 from dmarc_model.prepare import prepare_report
 from dmarc_model.unpack import unpack
 from dmarc_store.backends.aws import AwsStore
+from dmarc_store.connect import aws_store as REAL_AWS_STORE  # the one Redelivery wraps
 from dmarc_store.errors import IngestIncomplete
 from dmarc_store.ingest.service import IngestService
 from tests import aws_support as aws_kit
@@ -776,8 +777,8 @@ class Redelivery:
                 made = super().client(service)
                 return kill.wrap(made, service) if kill else made
 
-        self.monkeypatch.setattr(
-            ingest, "aws_store", lambda settings: connect.aws_store(settings, KilledClients())
+        self.monkeypatch.setattr(  # what the handler's service() builds its store with
+            connect, "aws_store", lambda settings: REAL_AWS_STORE(settings, KilledClients())
         )
         ingest.service.cache_clear()
         return self.handler(event, self.context)

@@ -71,6 +71,7 @@ from dmarc_model.senders.classify import Classifier
 from dmarc_model.senders.rows import senders_parquet
 from dmarc_model.timestamps import utc_naive
 from dmarc_model.tlsrpt import TlsRows
+from dmarc_store.deadline import Deadline
 from dmarc_store.layout import (
     conflict_key,
     failure_report_key,
@@ -134,18 +135,6 @@ class ClaimState:
     """The canonical form its content_sha256 was computed in (entries stored before version 2 have none)."""
     items_written: int = 0
     """Record items an attempt that ran short of time recorded as written (`WriteDeferred`)."""
-
-
-@dataclass(frozen=True)
-class Deadline:
-    """How long the caller has left (the Lambda's remaining time), and how much of it the writes leave
-    for what follows them: a store that finds `near()` stops between batches (`WriteDeferred`)."""
-
-    seconds_left: Callable[[], float]
-    reserve_seconds: float = 45.0
-
-    def near(self) -> bool:
-        return self.seconds_left() < self.reserve_seconds
 
 
 def decide_claim(

@@ -12,7 +12,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from dmarc_store.backends.base import Deadline
+from dmarc_store.deadline import Deadline
 from dmarc_store.errors import StoreError
 
 __all__ = ["lambda_deadline", "queue_url", "redeliver_now"]
