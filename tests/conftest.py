@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +11,8 @@ import pytest
 
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "DmarcReportsTest")
 os.environ.setdefault("POWERTOOLS_DEV", "false")
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="dmarc-test-cache-")
+"""The query translations the tests' runs keep (dmarc_store.query.translations), never in the user's home."""
 
 
 @pytest.fixture

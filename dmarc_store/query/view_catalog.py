@@ -19,7 +19,9 @@ tests/test_compiled_views.py) holds every view, every saved query and the tables
 ahead, so that a saved query does not even load sqlglot. The file is used only when its fingerprint is
 this code's (sql_dialect's source, the sqlglot and DuckDB versions), and each view or query only when its
 key matches (the SHA-256 of its SQL, the DDL of the tables it reads and the keys of the views it reads):
-an edited view, a changed translation or ad hoc SQL is compiled live, never taken stale.
+an edited view, a changed translation or ad hoc SQL is compiled live, never taken stale. Ad hoc SQL's
+translation is then kept in the user's cache folder under the same kind of key (``translations``), so
+the same statement run again loads no sqlglot either.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ import duckdb
 
 import athena_queries
 from dmarc_store.errors import QueryFailedError
+from dmarc_store.query import translations
 from dmarc_store.query.runner import PARTITION_TYPE, first_line
 
 __all__ = [
@@ -113,16 +116,22 @@ def compiled_view(name: str) -> CompiledView:
 def translated(sql: str, reads: Needed) -> str:
     """Athena SQL as DuckDB SQL (``reads`` = ``needed(sql)``); QueryFailedError if it does not translate."""
     views = {view.name: compiled_view(view.name) for view in reads.views}
-    hit = _shipped().get("queries", {}).get(_query_key(sql, reads, views))
+    key = _query_key(sql, reads, views)
+    hit = _shipped().get("queries", {}).get(key)
     if isinstance(hit, str):
         return hit
-    from dmarc_store.query import sql_dialect  # sqlglot: only when nothing compiled ahead fits
+    hit = translations.kept(key)
+    if hit is not None:
+        return hit
+    from dmarc_store.query import sql_dialect  # sqlglot: only when nothing compiled or kept fits
 
     schema = {**table_schema(), **{name: view.columns for name, view in views.items()}}
     try:
-        return sql_dialect.to_duckdb(sql, schema)
+        duck_sql = sql_dialect.to_duckdb(sql, schema)
     except sql_dialect.SqlTranslationError as error:
         raise QueryFailedError(str(error)) from None
+    translations.keep(key, duck_sql)
+    return duck_sql
 
 
 def duckdb_columns(table: athena_queries.TableDefinition) -> dict[str, str]:
