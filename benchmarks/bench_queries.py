@@ -7,7 +7,9 @@ about 2.5 minutes to build once) is queried whole-process, as a user runs it:
     dmarc query NAME --store STORE --format csv --param days=D        each saved query
     dmarc query --sql "SELECT count(*) FROM VIEW" --store STORE        each view
 
-with D reaching the year's last 30 days, before compaction (one Parquet file per report) and after it
+(the first run of each view's statement translates it and keeps the translation in the user's cache
+folder, as `dmarc query --sql` does for any SQL, so the best run reads it back) with D reaching the year's
+last 30 days, before compaction (one Parquet file per report) and after it
 (one per table and day), interleaved. The targets: at most 1 s after compaction and 3 s before. For each
 saved query it also prints the bytes Athena would scan on the year for that window and for 7 days
 (`athena_scan.scan_estimate`: the columns the SQL reads, the partitions its dt window opens, the column
