@@ -84,7 +84,14 @@ for name in sys.argv[3:]:
     importlib.import_module(name)
 print(" ".join(sorted({name.split(".")[0] for name in sys.modules})))
 """
-FIRST_MESSAGE = ("dmarc_store.settings", "dmarc_store.connect", "dmarc_store.ingest.service")
+FIRST_MESSAGE = (
+    "dmarc_store.settings",
+    "dmarc_store.connect",
+    "dmarc_store.ingest.service",
+    "dmarc_store.aws_clients",
+    "dmarc_store.backends.aws",
+    "dmarc_store.backends.objects",
+)
 """What the ingest handler's `service()` imports at its first message (once per container)."""
 LEFT_TO_THE_FIRST_MESSAGE = ("pyarrow", "numpy", "lxml", "pydantic_settings")
 """Loaded by the ingest only when a message needs them: its import (INIT) is the cold start's floor."""
